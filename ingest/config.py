@@ -14,8 +14,7 @@ from typing import Any
 from ingest.errors import ConfigError
 
 BROWSER_UA = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0.0.0 Safari/537.36"
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -35,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "politeness": {
         "mp.weixin.qq.com": 5.0,
         "qq.com": 1.0,
+        # image CDNs serve static files to browsers that fetch dozens at once
+        "qpic.cn": 0.1,
+        "gtimg.com": 0.1,
+        "gtimg.cn": 0.1,
         "default": 1.0,
     },
     "sources": [],
@@ -125,9 +128,7 @@ def _source(raw: Any, n: int, path: str | None) -> SourceConfig:
         raise ConfigError(f"{where}.name is required", path=path, key=f"{where}.name")
     if kind not in SOURCE_KINDS:
         kinds = ", ".join(SOURCE_KINDS)
-        raise ConfigError(
-            f"{where}.kind must be one of {kinds}, not {kind!r}", path=path, key=where + ".kind"
-        )
+        raise ConfigError(f"{where}.kind must be one of {kinds}, not {kind!r}", path=path, key=where + ".kind")
     needed = SOURCE_KINDS[kind]
     allowed = {"name", "kind", *needed, *SOURCE_OPTIONAL}
     for key in raw:

@@ -38,7 +38,7 @@ def parse(page: bytes | str, url: str, *, content_type: str | None = None) -> Ar
     """
     site = site_of(url)
     html = decode_html(page, content_type=content_type, name=url)
-    if not html.strip():
+    if not html[:4096].strip() and not html.strip():
         raise ParseError("empty page", url=url)
     if site == "wechat":
         from parsers.wechat import parse_wechat

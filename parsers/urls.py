@@ -29,7 +29,7 @@ _QQ_PATHS = (
     re.compile(rf"^/(?:a|k)/({_QQ_ID})/?$"),
     re.compile(rf"^/omn/(?:\d{{8}}/)?({_QQ_ID})(?:\.html?)?/?$"),
     re.compile(rf"^/omn/[A-Z]{{2,4}}\d+/({_QQ_ID})(?:\.html?)?/?$"),
-    re.compile(rf"^/cmsid/({_QQ_ID})/?$"),
+    re.compile(rf"^/cmsid/(?:{_QQ_ID}/)?({_QQ_ID})/?$"),  # xw.qq.com/cmsid/ID or /cmsid/ID/ID00
 )
 _QQ_ARTICLE_HOSTS = ("news.qq.com", "new.qq.com", "view.inews.qq.com", "xw.qq.com", "inews.qq.com")
 _QQ_CMS = re.compile(r"^/a/(\d{8})/(\d{6,})\.htm$")

@@ -1,0 +1,104 @@
+"""Parse throughput over every page in ../shared/corpus, against trafilatura and a bare DOM parse.
+
+Run by hand:  .venv/bin/python bench/bench_parse.py [--rounds 3]
+
+Three timings over the same pages, in the same run, best of N rounds:
+  jianbao     parsers.parse(bytes, url): decode, pick the parser, build the Article (NotAnArticle counts)
+  trafilatura trafilatura.extract(html) on the decoded text (what a generic extractor costs)
+  floor       selectolax LexborHTMLParser(html).body.text(): the least any DOM-based parser can do
+Targets (issue 2): jianbao >= 15x trafilatura's pages/s, and within 5x of the floor's time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from parsers import parse  # noqa: E402
+from parsers.decode import decode_html  # noqa: E402
+from parsers.errors import JianbaoError  # noqa: E402
+from parsers.origin import find_origin_url  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+FALLBACK_URL = {"wechat": "https://mp.weixin.qq.com/s/bench", "qq": "https://news.qq.com/rain/a/bench"}
+
+
+def load_pages() -> list[tuple[str, bytes, str]]:
+    pages = []
+    for path in sorted(CORPUS.rglob("*")):
+        if path.suffix.lower() not in (".html", ".htm"):
+            continue
+        data = path.read_bytes()
+        url = find_origin_url(decode_html(data)) or FALLBACK_URL[path.relative_to(CORPUS).parts[0]]
+        pages.append((path.name, data, url))
+    return pages
+
+
+def best_of(rounds: int, fn: Callable[[], None]) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    if not CORPUS.exists():
+        sys.exit(f"no corpus at {CORPUS}")
+    import trafilatura
+    from selectolax.lexbor import LexborHTMLParser
+
+    pages = load_pages()
+    texts = [decode_html(data) for _, data, _ in pages]
+    total_mb = sum(len(d) for _, d, _ in pages) / 1e6
+
+    def run_jianbao() -> None:
+        for _, data, url in pages:
+            try:
+                parse(data, url)
+            except JianbaoError:
+                pass
+
+    def run_trafilatura() -> None:
+        for text in texts:
+            trafilatura.extract(text)
+
+    def run_floor() -> None:
+        for text in texts:
+            tree = LexborHTMLParser(text)
+            if tree.body is not None:
+                tree.body.text()
+
+    print(f"{len(pages)} pages, {total_mb:.1f} MB, best of {args.rounds} rounds")
+    per_page = {}
+    for name, fn in (("floor", run_floor), ("jianbao", run_jianbao), ("trafilatura", run_trafilatura)):
+        seconds = best_of(args.rounds, fn)
+        per_page[name] = seconds
+        print(f"  {name:<12} {seconds:7.3f} s  {len(pages) / seconds:8.1f} pages/s  {total_mb / seconds:7.1f} MB/s")
+    print(f"jianbao vs trafilatura: {per_page['trafilatura'] / per_page['jianbao']:.1f}x faster (target >= 15x)")
+    print(f"jianbao vs floor:       {per_page['jianbao'] / per_page['floor']:.1f}x the floor's time (target <= 5x)")
+    print("per page (jianbao, ms):")
+    for name, data, url in pages:
+        t = best_of(args.rounds, lambda d=data, u=url: _quiet_parse(d, u))
+        print(f"  {t * 1000:7.1f}  {len(data) / 1e6:5.2f} MB  {name}")
+
+
+def _quiet_parse(data: bytes, url: str) -> None:
+    try:
+        parse(data, url)
+    except JianbaoError:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,572 @@
+"""The ``jianbao`` command: thin click commands over the library; the only place that prints or exits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from ingest.config import Config, load_config
+from ingest.errors import ConfigError
+from parsers.errors import JianbaoError, NotAnArticle
+
+EXIT_OK = 0
+EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_ARTICLE = 3
+EXIT_LOCKED = 75  # EX_TEMPFAIL: cron should simply try again next time
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"jianbao: {message}", err=True)
+    sys.exit(code)
+
+
+@dataclass
+class Context:
+    config_path: str | None
+    db_path: str | None
+    verbose: int = 0
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_path)
+            except ConfigError as exc:
+                fail(str(exc))
+        return self._config
+
+    def resolved_db(self) -> str:
+        if self.db_path:
+            return self.db_path
+        cfg = self.config
+        db = Path(cfg.db)
+        if cfg.path and not db.is_absolute():
+            db = cfg.base_dir / db  # a db named in config.toml is relative to that file
+        return str(db)
+
+    @contextmanager
+    def store(self, *, must_exist: bool = False) -> Iterator[Any]:
+        from storage import Store
+
+        path = self.resolved_db()
+        if must_exist and path != ":memory:" and not Path(path).exists():
+            fail(f"{path}: no database yet (run `jianbao import` or `jianbao crawl` first)", EXIT_SOME_FAILED)
+        try:
+            store = Store(path)
+        except JianbaoError as exc:
+            fail(str(exc), EXIT_SOME_FAILED)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def parse_day(value: str | None, *, end: bool = False) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2025-02-07") from None
+
+
+def _day_option(name: str, help_text: str) -> Callable[[Any], Any]:
+    return click.option(name, metavar="YYYY-MM-DD", help=help_text)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="jianbao")
+@click.option("--db", "db_path", envvar="JIANBAO_DB", metavar="PATH", help="SQLite file (env JIANBAO_DB).")
+@click.option(
+    "--config",
+    "config_path",
+    envvar="JIANBAO_CONFIG",
+    metavar="PATH",
+    help="config.toml (env JIANBAO_CONFIG; default ./config.toml when present).",
+)
+@click.option("-v", "--verbose", count=True, help="More output; cron stays quiet without it.")
+@click.pass_context
+def cli(ctx: click.Context, db_path: str | None, config_path: str | None, verbose: int) -> None:
+    """jianbao (剪报): collect qq.com and WeChat articles into SQLite, search and export them."""
+    ctx.obj = Context(config_path=config_path, db_path=db_path, verbose=verbose)
+
+
+# --- parse ------------------------------------------------------------------------------------
+
+
+@cli.command("parse")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--url", help="The page's URL (default: what the page records: og:url, msg_link, …).")
+def parse_cmd(file: str, url: str | None) -> None:
+    """Parse a saved page and print the Article as JSON (no database).
+
+    Example: jianbao parse saved.html --url https://mp.weixin.qq.com/s/abc
+    """
+    from parsers import parse, parse_markdown
+    from parsers.decode import decode_html
+    from parsers.origin import find_origin_url
+    from parsers.urls import canonical_url
+
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror or exc}")
+    try:
+        if file.endswith((".md", ".markdown")):
+            article = parse_markdown(decode_html(data, name=file), file)
+        else:
+            origin = canonical_url(url) if url else find_origin_url(decode_html(data, name=file))
+            if not origin:
+                fail(f"{file}: cannot tell which URL the page came from; pass --url")
+            article = parse(data, origin)
+    except NotAnArticle as exc:
+        click.echo(f"{file}: not an article: {exc.reason}", err=True)
+        sys.exit(EXIT_NOT_ARTICLE)
+    except JianbaoError as exc:
+        fail(f"{file}: {exc.reason}")
+    click.echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=2))
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+@cli.command("import")
+@click.argument("inputs", nargs=-1)
+@click.option("-f", "--from-file", "list_file", metavar="LIST", help="Read inputs from LIST, one per line (- = stdin).")
+@click.option("--url", help="The origin URL of a saved page given as the only input.")
+@pass_ctx
+def import_cmd(ctx: Context, inputs: tuple[str, ...], list_file: str | None, url: str | None) -> None:
+    """Import article URLs, saved .html pages and Markdown clippings.
+
+    Example: jianbao import https://mp.weixin.qq.com/s/abc saved.html clip.md -f urls.txt
+
+    Prints one line per input; exits 0 when every input was stored, updated or unchanged, else 1.
+    """
+    from ingest.pipeline import Importer, read_list
+
+    items = list(inputs)
+    if list_file:
+        try:
+            if list_file == "-":
+                items += read_list(sys.stdin)
+            else:
+                items += read_list(Path(list_file).read_text(encoding="utf-8").splitlines())
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"{list_file}: cannot read list: {getattr(exc, 'strerror', None) or exc}")
+    if not items:
+        fail("nothing to import: give URLs, files, or -f LIST")
+    if url and len(items) != 1:
+        fail("--url goes with exactly one saved page")
+    config = ctx.config
+
+    async def run() -> list[Any]:
+        with ctx.store() as store:
+            importer = Importer(store, config)
+            try:
+                return await importer.import_inputs(items, url=url, on_outcome=lambda o: click.echo(o.line()))
+            finally:
+                await importer.aclose()
+
+    outcomes = asyncio.run(run())
+    sys.exit(EXIT_OK if all(o.ok for o in outcomes) else EXIT_SOME_FAILED)
+
+
+# --- show / list ------------------------------------------------------------------------------
+
+
+def _stored_json(stored: Any) -> dict[str, Any]:
+    data = stored.article.to_dict()
+    data.update(
+        id=stored.id,
+        content_hash=stored.content_hash,
+        first_seen=_iso(stored.first_seen),
+        last_seen=_iso(stored.last_seen),
+        updated=_iso(stored.updated),
+        duplicate_of=stored.duplicate_of,
+    )
+    return data
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+@cli.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="The stored record as JSON.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Markdown with front matter, as export writes it.")
+@pass_ctx
+def show_cmd(ctx: Context, ref: str, as_json: bool, as_markdown: bool) -> None:
+    """Show one article by id or URL.
+
+    Example: jianbao show 12 ; jianbao show https://mp.weixin.qq.com/s/abc --markdown
+    """
+    from ingest.export import render_markdown
+    from storage.errors import NoArticle
+
+    with ctx.store(must_exist=True) as store:
+        try:
+            stored = store.get_article(int(ref) if ref.isdigit() else ref)
+        except NoArticle:
+            fail(f"{ref}: no such article", EXIT_SOME_FAILED)
+        except JianbaoError as exc:
+            fail(f"{ref}: {exc.reason}", EXIT_SOME_FAILED)
+        copies = store.copies_of(stored.id)
+    if as_json:
+        data = _stored_json(stored)
+        data["copies"] = [{"id": c.id, "url": c.article.url, "account": c.article.account} for c in copies]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if as_markdown:
+        click.echo(render_markdown(stored.article), nl=False)
+        return
+    a = stored.article
+    click.echo(f"# {a.title}\n")
+    meta = [
+        ("id", stored.id),
+        ("url", a.url),
+        ("source", f"{a.source} / {a.kind}"),
+        ("account", a.account),
+        ("author", a.author),
+        ("published", a.published.isoformat() if a.published else None),
+        ("original", a.original_account or a.original_url),
+        ("duplicate of", f"#{stored.duplicate_of}" if stored.duplicate_of else None),
+        ("copies", ", ".join(f"#{c.id} {c.article.account or c.article.url}" for c in copies) or None),
+        ("images", len(a.images) or None),
+    ]
+    for label, value in meta:
+        if value:
+            click.echo(f"{label:>12}: {value}")
+    click.echo("")
+    click.echo(a.body)
+
+
+def _list_line(stored: Any) -> str:
+    a = stored.article
+    day = a.published.strftime("%Y-%m-%d %H:%M") if a.published else " " * 16
+    who = a.account or ""
+    return f"{stored.id:>6}  {day}  {a.source:<6}  {who[:16]:<16}  {a.title}"
+
+
+@cli.command("list")
+@click.option("--source", type=click.Choice(["wechat", "qq", "web"]), help="Only this source.")
+@click.option("--account", help="Only this WeChat account / qq media.")
+@_day_option("--since", "Published on or after this day.")
+@_day_option("--until", "Published on or before this day.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+@pass_ctx
+def list_cmd(
+    ctx: Context,
+    source: str | None,
+    account: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List stored articles, newest first.
+
+    Example: jianbao list --source wechat --account 阮一峰的网络日志 --since 2025-01-01
+    """
+    with ctx.store(must_exist=True) as store:
+        rows = store.list_articles(
+            source=source,
+            account=account,
+            since=parse_day(since),
+            until=parse_day(until),
+            limit=limit,
+        )
+    if as_json:
+        click.echo(json.dumps([_stored_json(r) for r in rows], ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(_list_line(r))
+
+
+# --- search / export / reparse -----------------------------------------------------------------
+
+
+@cli.command("search")
+@click.argument("query")
+@click.option("--source", type=click.Choice(["wechat", "qq", "web"]), help="Only this source.")
+@click.option("--account", help="Only this WeChat account / qq media.")
+@_day_option("--since", "Published on or after this day.")
+@_day_option("--until", "Published on or before this day.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON array with snippets.")
+@pass_ctx
+def search_cmd(
+    ctx: Context,
+    query: str,
+    source: str | None,
+    account: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Full-text search in titles and bodies (Chinese: any length, several words ANDed).
+
+    Example: jianbao search "小米 汽车" --source wechat --since 2024-01-01
+    """
+    if not query.strip():
+        fail("empty query")
+    with ctx.store(must_exist=True) as store:
+        hits = store.search(
+            query,
+            source=source,
+            account=account,
+            since=parse_day(since),
+            until=parse_day(until),
+            limit=limit,
+        )
+    if as_json:
+        out = []
+        for h in hits:
+            data = _stored_json(h.article)
+            data.pop("body", None)
+            data.update(snippet=h.snippet, rank=h.rank)
+            out.append(data)
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    for h in hits:
+        click.echo(_list_line(h.article))
+        click.echo(f"        {h.snippet}")
+    if not hits:
+        click.echo("no matches", err=True)
+
+
+@cli.command("export")
+@click.argument("out_dir", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--source", type=click.Choice(["wechat", "qq", "web"]), help="Only this source.")
+@click.option("--account", help="Only this WeChat account / qq media.")
+@_day_option("--since", "Published on or after this day.")
+@_day_option("--until", "Published on or before this day.")
+@click.option(
+    "--images",
+    type=click.Choice(["keep", "download"]),
+    default="keep",
+    show_default=True,
+    help="keep: link the remote images; download: save them beside each article (a page bundle).",
+)
+@pass_ctx
+def export_cmd(
+    ctx: Context,
+    out_dir: str,
+    source: str | None,
+    account: str | None,
+    since: str | None,
+    until: str | None,
+    images: str,
+) -> None:
+    """Write one Markdown file per article with Hugo front matter; re-exports update in place.
+
+    Example: jianbao export site/content/posts --source wechat --images download
+    """
+    from ingest.export import save_export
+
+    target = Path(out_dir)
+    config = ctx.config
+    with ctx.store(must_exist=True) as store:
+        rows = store.list_articles(
+            source=source, account=account, since=parse_day(since), until=parse_day(until), limit=None
+        )
+        written = unchanged = 0
+        failed_images = 0
+        results: list[tuple[Any, str | None, list[tuple[str, str]]]]
+        if images == "download":
+            from ingest.images import download_all
+
+            results = list(asyncio.run(download_all(target, rows, config)))
+        else:
+            results = [(r.article, None, []) for r in rows]
+        for article, body, failures in results:
+            done = save_export(target, article, body=body, bundle=images == "download")
+            written += done.written
+            unchanged += not done.written
+            for url, why in failures:
+                failed_images += 1
+                click.echo(f"image not saved: {url} ({why}) in {done.path}", err=True)
+    click.echo(
+        f"exported {len(rows)} articles to {target}: {written} written, {unchanged} unchanged"
+        + (f", {failed_images} images kept remote" if failed_images else "")
+    )
+    sys.exit(EXIT_OK if not failed_images else EXIT_SOME_FAILED)
+
+
+@cli.command("reparse")
+@click.option("--source", type=click.Choice(["wechat", "qq", "web"]), help="Only pages of this source.")
+@click.option("--url", "urls", multiple=True, help="Only this page (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Report what would change, write nothing.")
+@pass_ctx
+def reparse_cmd(ctx: Context, source: str | None, urls: tuple[str, ...], dry_run: bool) -> None:
+    """Rebuild articles from the archived raw pages (no network), after a parser change.
+
+    Example: jianbao reparse --source wechat --dry-run
+    """
+    from ingest.reparse import reparse_pages
+
+    with ctx.store(must_exist=True) as store:
+        report = reparse_pages(store, source=source, urls=urls or None, dry_run=dry_run)
+    for change in report.changes:
+        click.echo(f"{'would change' if dry_run else 'changed'}: #{change.id} {change.url}: {', '.join(change.fields)}")
+    for url, why in report.errors:
+        click.echo(f"cannot reparse {url}: {why}", err=True)
+    click.echo(
+        f"reparse: {report.pages} pages, {len(report.changes)} changed, {report.unchanged} unchanged, "
+        f"{report.new} new, {len(report.errors)} not articles or unreadable"
+    )
+
+
+# --- crawl / stats ----------------------------------------------------------------------------
+
+
+class _Progress:
+    """A live status line on a terminal; plain log lines (only with -v, or for failures) otherwise."""
+
+    def __init__(self, verbose: int) -> None:
+        self.tty = sys.stderr.isatty()
+        self.verbose = verbose
+        self.done = 0
+        self.width = 0
+
+    def outcome(self, source: str, outcome: Any) -> None:
+        self.done += 1
+        bad = outcome.status in ("failed", "blocked")
+        if bad or self.verbose:
+            self.clear()
+            click.echo(f"[{source}] {outcome.line()}", err=bad)
+        elif self.tty:
+            text = f"[{self.done}] {source}: {outcome.status} {outcome.title or outcome.input}"[:100]
+            self.width = max(self.width, len(text))
+            click.echo("\r" + text.ljust(self.width), nl=False, err=True)
+
+    def error(self, source: str, message: str) -> None:
+        self.clear()
+        click.echo(f"[{source}] source failed: {message}", err=True)
+
+    def clear(self) -> None:
+        if self.tty and self.width:
+            click.echo("\r" + " " * self.width + "\r", nl=False, err=True)
+            self.width = 0
+
+
+@cli.command("crawl")
+@click.argument("sources", nargs=-1)
+@pass_ctx
+def crawl_cmd(ctx: Context, sources: tuple[str, ...]) -> None:
+    """Check the sources in config.toml (all, or those named) and store what is new.
+
+    Example: jianbao crawl ; jianbao crawl tech ruanyf -v
+
+    Safe to run from cron every few minutes: quiet unless -v or something failed; exit 0 when every
+    source ran and nothing failed, 1 otherwise, 75 when another crawl holds the lock.
+    """
+    import signal
+
+    from ingest.crawl import Crawler
+    from ingest.errors import CrawlLocked
+    from ingest.lock import CrawlLock
+
+    config = ctx.config
+    for name in sources:
+        try:
+            config.source(name)
+        except ConfigError as exc:
+            fail(str(exc))
+    if not sources and not any(s.enabled for s in config.sources):
+        fail(f"{config.path or 'config.toml'}: no [[sources]] to crawl")
+    db = ctx.resolved_db()
+    lock = CrawlLock(db)
+    try:
+        lock.acquire()
+    except CrawlLocked as exc:
+        fail(str(exc), EXIT_LOCKED)
+    progress = _Progress(ctx.verbose)
+    try:
+        with ctx.store() as store:
+            crawler = Crawler(store, config, on_outcome=progress.outcome, on_error=progress.error)
+
+            async def run() -> Any:
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, crawler.stop)
+                return await crawler.run(sources)
+
+            summary = asyncio.run(run())
+    finally:
+        lock.release()
+    progress.clear()
+    if ctx.verbose or not summary.ok or summary.blocked_hosts or summary.stopped or progress.tty:
+        click.echo(summary.line(), err=not summary.ok)
+    sys.exit(EXIT_OK if summary.ok else EXIT_SOME_FAILED)
+
+
+@cli.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="As one JSON object.")
+@pass_ctx
+def stats_cmd(ctx: Context, as_json: bool) -> None:
+    """Counts by source, account and day; each source's last crawl; recent failures.
+
+    Example: jianbao stats
+    """
+    import dataclasses
+
+    with ctx.store(must_exist=True) as store:
+        stats = store.stats()
+    data = dataclasses.asdict(stats) if dataclasses.is_dataclass(stats) and not isinstance(stats, type) else dict(stats)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_iso))
+        return
+    _print_stats(data)
+
+
+def _print_stats(data: dict[str, Any]) -> None:
+    def section(title: str, rows: Any, fmt: Callable[[Any], str]) -> None:
+        click.echo(f"\n{title}")
+        if not rows:
+            click.echo("  (none)")
+        for row in rows:
+            click.echo("  " + fmt(row))
+
+    for key, value in data.items():
+        if isinstance(value, dict):
+            section(key.replace("_", " "), list(value.items()), lambda kv: f"{kv[0]}: {kv[1]}")
+        elif isinstance(value, list):
+            section(
+                key.replace("_", " "),
+                value,
+                lambda r: "  ".join(f"{_iso(v)}" for v in (r.values() if isinstance(r, dict) else r)),
+            )
+        else:
+            click.echo(f"{key.replace('_', ' ')}: {value}")
+
+
+def main() -> None:
+    # a closed pipe (`jianbao list | head`) is not an error worth a traceback
+    try:
+        cli(prog_name="jianbao")
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_SOME_FAILED)
+
+
+if __name__ == "__main__":
+    main()

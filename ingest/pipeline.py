@@ -1,0 +1,279 @@
+"""Joining the layers: fetch (or read) -> parse -> save, one input at a time.
+
+Every function here returns an :class:`Outcome` instead of raising for a bad input, so one broken
+URL never stops a batch; the CLI decides how to print it and which exit status it earns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ingest.config import Config
+from ingest.errors import Blocked, FetchError, PermanentFetchError
+from ingest.fetch import Fetcher, Page
+from parsers import parse, parse_markdown
+from parsers.article import Article
+from parsers.decode import decode_html, looks_binary
+from parsers.errors import InvalidURL, JianbaoError, NotAnArticle, ParseError
+from parsers.origin import find_origin_url
+from parsers.urls import canonical_url, host_of
+from storage import Store
+
+OK_STATUSES = ("stored", "updated", "unchanged")
+# reasons after which a URL is settled: re-fetching a deleted article only annoys the host
+FINAL_REASONS = ("deleted", "removed")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".mhtml")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+COOLDOWN_MAX = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one input: ``status`` is stored, updated, unchanged, not-article, blocked or failed."""
+
+    input: str
+    status: str
+    reason: str = ""
+    article_id: int | None = None
+    title: str | None = None
+    url: str | None = None
+    duplicate_of: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in OK_STATUSES
+
+    def line(self) -> str:
+        """The one line a user reads for this input."""
+        if self.ok:
+            dup = f", duplicate of #{self.duplicate_of}" if self.duplicate_of else ""
+            return f"{self.status}: {self.input} -> #{self.article_id} {self.title or ''}{dup}".rstrip()
+        if self.status == "not-article":
+            return f"not an article ({self.reason}): {self.input}"
+        return f"{self.status}: {self.input}: {self.reason}"
+
+
+def _save(
+    store: Store,
+    article: Article,
+    *,
+    input_name: str,
+    aliases: Iterable[str],
+    page: Page | None = None,
+    page_key: str | None = None,
+) -> Outcome:
+    """Page, article and fetch record in one transaction: all of them, or none."""
+    with store.transaction():
+        if page is not None:
+            store.save_page(
+                page_key or article.url,
+                content=page.content,
+                final_url=page.final_url,
+                status=page.status,
+                headers=page.headers,
+                fetched_at=page.fetched_at,
+            )
+        saved = store.save_article(article, aliases=[a for a in aliases if a])
+        store.save_fetch(
+            page_key or article.url, saved.outcome, status=page.status if page else None, article_id=saved.id,
+            source=article.source,
+        )  # fmt: skip
+    return Outcome(
+        input_name,
+        saved.outcome,
+        article_id=saved.id,
+        title=article.title,
+        url=article.url,
+        duplicate_of=saved.duplicate_of,
+    )
+
+
+def _record(store: Store, url: str, outcome: Outcome, *, status: int | None = None) -> Outcome:
+    store.save_fetch(
+        url,
+        outcome.status,
+        reason=outcome.reason if outcome.status == "not-article" else None,
+        error=outcome.reason if outcome.status in ("failed", "blocked") else None,
+        status=status,
+    )
+    return outcome
+
+
+class Importer:
+    """Imports URLs and files into one store, sharing a fetcher (and its politeness) across inputs."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        *,
+        fetcher: Fetcher | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.fetcher = fetcher or Fetcher(config)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.blocked_hosts: set[str] = set()
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+
+    # --- host cool-down: persisted, so the next cron run also leaves a blocking host alone -------
+
+    def host_paused(self, host: str) -> bool:
+        if host in self.blocked_hosts or self.fetcher.is_paused(host):
+            return True
+        until, _ = self.store.host_cooldown(host)
+        return until is not None and until > self.clock()
+
+    def _cool_down(self, host: str) -> None:
+        _, strikes = self.store.host_cooldown(host)
+        strikes += 1
+        seconds = min(self.config.http.cooldown * 2 ** (strikes - 1), COOLDOWN_MAX)
+        self.store.save_host_cooldown(host, until=self.clock() + timedelta(seconds=seconds), strikes=strikes)
+        self.blocked_hosts.add(host)
+        self.fetcher.pause_host(host)
+
+    def _host_answered(self, host: str) -> None:
+        until, strikes = self.store.host_cooldown(host)
+        if strikes or until:
+            self.store.save_host_cooldown(host, until=None, strikes=0)
+
+    # --- inputs ---------------------------------------------------------------------------------
+
+    async def import_url(self, url: str, *, name: str | None = None) -> Outcome:
+        name = name or url
+        try:
+            key = canonical_url(url)
+            host = host_of(url)
+        except InvalidURL as exc:
+            return Outcome(name, "failed", exc.reason)
+        if self.host_paused(host):
+            return _record(self.store, key, Outcome(name, "blocked", f"{host} cooling down after a verification page"))
+        try:
+            page = await self.fetcher.fetch(url)
+        except Blocked as exc:
+            self._cool_down(host)
+            return _record(self.store, key, Outcome(name, "blocked", exc.reason), status=exc.status)
+        except PermanentFetchError as exc:
+            if exc.reason == "deleted":
+                return _record(self.store, key, Outcome(name, "not-article", "deleted"), status=exc.status)
+            return _record(self.store, key, Outcome(name, "failed", exc.reason), status=exc.status)
+        except FetchError as exc:
+            return _record(self.store, key, Outcome(name, "failed", exc.reason), status=exc.status)
+        # parsing is CPU-bound: off the event loop, so other hosts' fetches keep flowing
+        try:
+            article = await asyncio.to_thread(parse, page.content, page.final_url, content_type=page.content_type)
+        except NotAnArticle as exc:
+            if exc.reason == "verification":
+                self._cool_down(host)
+                return _record(self.store, key, Outcome(name, "blocked", "verification page"), status=page.status)
+            return _record(self.store, key, Outcome(name, "not-article", exc.reason), status=page.status)
+        except JianbaoError as exc:
+            return _record(self.store, key, Outcome(name, "failed", exc.reason), status=page.status)
+        self._host_answered(host)
+        return _save(self.store, article, input_name=name, aliases=(key, page.final_url), page=page, page_key=key)
+
+    def import_file(self, path: str | Path, *, url: str | None = None) -> Outcome:
+        p = Path(path)
+        name = str(path)
+        try:
+            data = p.read_bytes()
+        except FileNotFoundError:
+            return Outcome(name, "failed", "no such file")
+        except IsADirectoryError:
+            return Outcome(name, "failed", "is a directory")
+        except OSError as exc:
+            return Outcome(name, "failed", exc.strerror or str(exc))
+        try:
+            return self._import_bytes(data, name=name, suffix=p.suffix.lower(), url=url)
+        except NotAnArticle as exc:
+            return Outcome(name, "not-article", exc.reason)
+        except JianbaoError as exc:
+            return Outcome(name, "failed", exc.reason)
+
+    def _import_bytes(self, data: bytes, *, name: str, suffix: str, url: str | None) -> Outcome:
+        if not data[:4096].strip() and not data.strip():
+            raise ParseError("empty file")
+        if looks_binary(data):
+            raise ParseError("binary data, not HTML or Markdown")
+        text = decode_html(data, name=name)
+        is_markdown = suffix in MARKDOWN_SUFFIXES or (suffix not in HTML_SUFFIXES and text[:200].lstrip().startswith("---"))
+        if is_markdown:
+            article = parse_markdown(text, name)
+            return _save(self.store, article, input_name=name, aliases=())
+        if suffix not in HTML_SUFFIXES and "<" not in text[:2000]:
+            raise ParseError("neither HTML nor Markdown")
+        origin = canonical_url(url) if url else find_origin_url(text)
+        if not origin:
+            raise ParseError("cannot tell which URL the page came from; pass --url")
+        article = parse(data, origin)
+        page = Page(
+            url=origin,
+            final_url=origin,
+            status=200,
+            headers={"x-jianbao-file": Path(name).name},
+            content=data,
+            fetched_at=self.clock(),
+        )
+        return _save(self.store, article, input_name=name, aliases=(origin,), page=page, page_key=origin)
+
+    async def import_inputs(
+        self,
+        inputs: Iterable[str],
+        *,
+        url: str | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> list[Outcome]:
+        """URLs are fetched concurrently (the fetcher spaces each host); files are read in order."""
+        outcomes: list[Outcome] = []
+
+        def done(o: Outcome) -> None:
+            outcomes.append(o)
+            if on_outcome:
+                on_outcome(o)
+
+        tasks = []
+        for item in inputs:
+            if should_stop():
+                break
+            if is_url(item):
+                tasks.append(asyncio.create_task(self._guarded(item, done, should_stop)))
+            elif "://" in item or item.startswith(("javascript:", "mailto:", "data:")):
+                done(Outcome(item, "failed", "not an http(s) URL with a host"))
+            else:
+                done(self.import_file(item, url=url))
+        if tasks:
+            await asyncio.gather(*tasks)
+        return outcomes
+
+    async def _guarded(self, url: str, done: Callable[[Outcome], None], should_stop: Callable[[], bool]) -> None:
+        if should_stop():
+            return
+        done(await self.import_url(url))
+
+
+def is_url(item: str) -> bool:
+    low = item.strip().lower()
+    return low.startswith(("http://", "https://", "//"))
+
+
+def read_list(lines: Iterable[str]) -> list[str]:
+    """Inputs from a list file: one per line, blank lines and ``#`` comments skipped."""
+    out = []
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            out.append(line)
+    return out
+
+
+def elapsed_since(start: float) -> float:
+    return time.monotonic() - start

@@ -1,0 +1,640 @@
+"""Listings: the pages that name articles (feeds, albums, channel APIs, sitemaps, URL lists).
+
+Pure like every parser: bytes or text in, a :class:`Listing` out, :class:`ParseError` for garbage.
+A listing never decides what is new; it only reads entries, the cursor for the following page
+(``next``) and, for sitemap indexes, the child sitemaps. URLs come out entity-decoded (``&amp;`` is
+common in WeChat data), protocol-relative ones made https and relative ones resolved against the
+listing; anything that is not http(s) with a host is dropped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urljoin, urlsplit
+from xml.etree import ElementTree as ET
+
+from selectolax.lexbor import LexborHTMLParser
+
+from parsers.article import SHANGHAI
+from parsers.decode import decode_html
+from parsers.errors import ParseError
+from parsers.urls import qq_url
+
+# --- selectors and names, kept as data -------------------------------------------------------------
+
+NS_ATOM = "http://www.w3.org/2005/Atom"
+NS_RSS1 = "http://purl.org/rss/1.0/"
+NS_DC = "http://purl.org/dc/elements/1.1/"
+NS_NEWS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+ALBUM_ITEM = "li.album__list-item"  # one per article on the album's first screen
+ALBUM_ITEM_TITLE = ".album__item-title-wrp"
+ALBUM_ITEM_TIME = ".js_article_create_time"  # unix seconds as text
+ALBUM_MARKERS = (".js_album_list", ".album__list")  # present even when the album is empty
+ALBUM_PAGE_SIZE = "10"  # what WeChat's own album script asks for
+# window.cgiData on the album page: `continue_flag: '1' * 1,`, `is_reverse: '1' * 1,`, `albumId: '…',`
+_CGI_FIELD = r"\b{name}\s*:\s*['\"]([^'\"]*)['\"]"
+
+QQ_AGGREGATE = "525"  # a card that bundles articles in sub_item[]
+QQ_HOT_HEADER = "560"  # the hot list's first row: a banner, not an article
+QQ_TIME_FIELDS = ("publish_time", "pubtime", "timestamp", "time", "update_time")
+QQ_URL_FIELDS = ("url", "surl", "vurl")
+
+# gzip'd sitemaps are common; a bomb must not take the crawl's memory
+MAX_INFLATED = 50_000_000
+
+_AMP = re.compile(r"&(?:amp|#0*38|#x0*26);", re.I)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([\w.:-]+)[\"']", re.I)
+_NAIVE_TIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+
+
+# --- the result ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One article a listing names. ``published`` is aware (Asia/Shanghai when the listing gave a
+    naive or unix time)."""
+
+    url: str
+    title: str | None = None
+    published: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One page of a listing: its entries, the cursor for the following page, sub-sitemaps."""
+
+    entries: tuple[Entry, ...]
+    next: dict[str, Any] | None = None
+    children: tuple[str, ...] = ()
+
+
+# --- shared helpers --------------------------------------------------------------------------------
+
+
+def clean_url(raw: Any, base: str | None = None) -> str | None:
+    """An absolute http(s) URL from a listing's raw value, or None when there is none."""
+    if not isinstance(raw, str):
+        return None
+    url = raw.strip()
+    # WeChat data is often escaped twice (`&amp;amp;`); decode only ampersands, never other entities,
+    # because `&lt=` style query strings are real in URLs
+    while True:
+        decoded = _AMP.sub("&", url)
+        if decoded == url:
+            break
+        url = decoded
+    if not url:
+        return None
+    if url.startswith("//"):
+        url = "https:" + url
+    elif base and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
+        url = urljoin(base, url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def _title(value: Any) -> str | None:
+    """A title from WeChat data, where entities arrive escaped once or twice (`&amp;amp;`)."""
+    text = _text(value)
+    for _ in range(3):
+        if text is None or "&" not in text:
+            break
+        text = html.unescape(text)
+    return text
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = re.sub(r"\s+", " ", str(value)).strip()
+    return text or None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Unix seconds (int or digits), ISO 8601 / RFC 3339, RFC 822, or a naive local time -> aware.
+
+    Naive and unix times are Asia/Shanghai, the zone every listing here is written in.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return _from_unix(float(value))
+    text = str(value).strip()
+    if not text:
+        return None
+    if re.fullmatch(r"\d{9,13}(?:\.\d+)?", text):
+        return _from_unix(float(text))
+    if _NAIVE_TIME.match(text):
+        text = re.sub(
+            r"^(\d{4})-(\d{1,2})-(\d{1,2})",
+            lambda m: "-".join((m.group(1), m.group(2).zfill(2), m.group(3).zfill(2))),
+            text,
+        )
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+        except ValueError:
+            return None
+    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
+
+
+def _from_unix(seconds: float) -> datetime | None:
+    if seconds > 1e11:  # milliseconds
+        seconds /= 1000
+    if seconds <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, SHANGHAI)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _dedup(entries: Iterable[Entry]) -> tuple[Entry, ...]:
+    seen: set[str] = set()
+    out: list[Entry] = []
+    for e in entries:
+        if e.url not in seen:
+            seen.add(e.url)
+            out.append(e)
+    return tuple(out)
+
+
+def _load_json(data: bytes | str, url: str | None, what: str) -> Any:
+    text = decode_html(data, name=url) if isinstance(data, bytes) else data
+    if not text.strip():
+        raise ParseError(f"empty {what}", url=url)
+    try:
+        return json.loads(text.lstrip("\ufeff"))
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{what} is not JSON ({exc.msg} at line {exc.lineno})", url=url) from exc
+
+
+# --- XML, safely -----------------------------------------------------------------------------------
+
+
+def _xml_text(data: bytes | str, url: str | None) -> str:
+    """Decode XML bytes by BOM, then declared encoding, then UTF-8 / GB18030, without the declaration.
+
+    Expat cannot read multi-byte encodings such as GBK by itself, and Chinese feeds use them; so the
+    decoding happens here and the parser gets text.
+    """
+    if isinstance(data, bytes):
+        if data[:2] == b"\x1f\x8b":
+            data = _gunzip(data, url)
+        if not data.strip():
+            raise ParseError("empty document", url=url)
+        declared = _XML_ENCODING.match(data)
+        # decode_html maps gb2312/gbk to gb18030 and ignores names Python does not know
+        content_type = f"charset={declared.group(1).decode('ascii')}" if declared else None
+        text = decode_html(data, content_type=content_type, name=url)
+    else:
+        text = data
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise ParseError("empty document", url=url)
+    return _XML_DECL.sub("", text, count=1)
+
+
+def _gunzip(data: bytes, url: str | None) -> bytes:
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(data, MAX_INFLATED)
+    except zlib.error as exc:
+        raise ParseError(f"broken gzip data ({exc})", url=url) from exc
+    if inflater.unconsumed_tail:
+        raise ParseError(f"gzip data inflates past {MAX_INFLATED} bytes", url=url)
+    return out
+
+
+def _refuse_dtd(text: str, url: str | None) -> None:
+    """No DTD at all: entities are declared only there, so refusing it refuses entity bombs and
+    external entities, and no listing we read needs one."""
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if text.startswith("<!--", pos):
+            end = text.find("-->", pos + 4)
+            if end < 0:
+                raise ParseError("unterminated comment before the root element", url=url)
+            pos = end + 3
+        elif text.startswith("<?", pos):
+            end = text.find("?>", pos + 2)
+            if end < 0:
+                raise ParseError("unterminated processing instruction", url=url)
+            pos = end + 2
+        elif text[pos : pos + 9].upper() == "<!DOCTYPE" or text[pos : pos + 8].upper() == "<!ENTITY":
+            raise ParseError("XML with a DTD or entity declarations is refused", url=url)
+        else:
+            return
+
+
+def _parse_xml(data: bytes | str, url: str | None) -> ET.Element:
+    text = _xml_text(data, url)
+    _refuse_dtd(text, url)
+    if not text.lstrip().startswith("<"):
+        raise ParseError("not XML", url=url)
+    try:
+        return ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise ParseError(f"malformed XML ({exc})", url=url) from exc
+
+
+def _local(tag: Any) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _child(el: ET.Element, *names: str) -> ET.Element | None:
+    for name in names:
+        found = el.find(name)
+        if found is not None:
+            return found
+    return None
+
+
+def _child_text(el: ET.Element, *names: str) -> str | None:
+    found = _child(el, *names)
+    return _text("".join(found.itertext())) if found is not None else None
+
+
+# --- feeds -----------------------------------------------------------------------------------------
+
+
+def parse_feed(data: bytes | str, url: str) -> Listing:
+    """RSS 2.0 (and 0.9x / 1.0), Atom, or JSON Feed 1.0 / 1.1, told apart by their first bytes.
+
+    ``next`` is ``{"url": …}`` when the feed links its following page (Atom ``rel="next"``,
+    JSON Feed ``next_url``).
+    """
+    head = data[:64].lstrip() if isinstance(data, str) else data[:64].lstrip(b" \t\r\n\xef\xbb\xbf")
+    if head[:1] in ("{", b"{"):
+        return _parse_json_feed(_load_json(data, url, "JSON feed"), url)
+    root = _parse_xml(data, url)
+    kind = _local(root.tag)
+    if kind == "rss":
+        channel = root.find("channel")
+        if channel is None:
+            raise ParseError("RSS without a <channel>", url=url)
+        return Listing(entries=_dedup(_rss_items(channel.findall("item"), url)), next=_atom_next(channel, url))
+    if kind == "feed" and root.tag in (f"{{{NS_ATOM}}}feed", "feed"):
+        return _parse_atom(root, url)
+    if kind == "RDF":
+        items = root.findall(f"{{{NS_RSS1}}}item") or root.findall("item")
+        return Listing(entries=_dedup(_rss_items(items, url)))
+    raise ParseError(f"not a feed (root element <{kind}>)", url=url)
+
+
+def _rss_items(items: Iterable[ET.Element], base: str) -> Iterator[Entry]:
+    for item in items:
+        link = _child_text(item, "link", f"{{{NS_RSS1}}}link")
+        if link is None:
+            atom_link = item.find(f"{{{NS_ATOM}}}link")
+            link = atom_link.get("href") if atom_link is not None else None
+        if link is None:
+            guid = item.find("guid")
+            if guid is not None and (guid.get("isPermaLink") or "true").lower() != "false":
+                link = _text(guid.text)
+        href = clean_url(link, base)
+        if not href:
+            continue
+        when = _child_text(item, "pubDate", f"{{{NS_DC}}}date", f"{{{NS_ATOM}}}updated")
+        yield Entry(
+            url=href,
+            title=_child_text(item, "title", f"{{{NS_RSS1}}}title", f"{{{NS_DC}}}title"),
+            published=parse_time(when),
+        )
+
+
+def _atom_link(el: ET.Element, rel: str, base: str) -> str | None:
+    for link in el.findall(f"{{{NS_ATOM}}}link") + el.findall("link"):
+        if (link.get("rel") or "alternate") == rel:
+            href = clean_url(link.get("href"), base)
+            if href:
+                return href
+    return None
+
+
+def _atom_next(el: ET.Element, base: str) -> dict[str, Any] | None:
+    href = _atom_link(el, "next", base)
+    return {"url": href} if href else None
+
+
+def _parse_atom(root: ET.Element, url: str) -> Listing:
+    ns = "" if root.tag == "feed" else f"{{{NS_ATOM}}}"
+    entries = []
+    for entry in root.findall(f"{ns}entry"):
+        href = _atom_link(entry, "alternate", url)
+        if href is None:
+            # an entry's id is often its permalink when no alternate link is given
+            href = clean_url(_child_text(entry, f"{ns}id"), None)
+        if not href:
+            continue
+        entries.append(
+            Entry(
+                url=href,
+                title=_child_text(entry, f"{ns}title"),
+                published=parse_time(_child_text(entry, f"{ns}published", f"{ns}updated")),
+            )
+        )
+    return Listing(entries=_dedup(entries), next=_atom_next(root, url))
+
+
+def _parse_json_feed(doc: Any, url: str) -> Listing:
+    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
+        raise ParseError("JSON feed without items[]", url=url)
+    version = str(doc.get("version") or "")
+    if version and "jsonfeed.org" not in version:
+        raise ParseError(f"unknown JSON feed version {version!r}", url=url)
+    entries = []
+    for item in doc["items"]:
+        if not isinstance(item, dict):
+            continue
+        href = clean_url(item.get("url"), url) or clean_url(item.get("id"), None)
+        if not href:
+            continue
+        entries.append(
+            Entry(
+                url=href,
+                title=_text(item.get("title")),
+                published=parse_time(item.get("date_published") or item.get("date_modified")),
+            )
+        )
+    next_url = clean_url(doc.get("next_url"), url)
+    return Listing(entries=_dedup(entries), next={"url": next_url} if next_url else None)
+
+
+# --- WeChat albums ---------------------------------------------------------------------------------
+
+
+def parse_album(data: bytes | str, url: str) -> Listing:
+    """A WeChat album: its HTML page (``/mp/appmsgalbum?action=getalbum…``) or a JSON continuation.
+
+    ``next`` holds the continuation's query parameters: ``__biz``, ``album_id``, ``begin_msgid`` and
+    ``begin_itemidx`` of the LAST item, ``count``, and ``is_reverse`` when the page or URL gives the
+    order. It is None when ``continue_flag`` says the album ends here.
+    """
+    text = decode_html(data, name=url) if isinstance(data, bytes) else data
+    if not text.strip():
+        raise ParseError("empty album page", url=url)
+    if text.lstrip("\ufeff \t\r\n")[:1] == "{":
+        return _album_json(_load_json(text, url, "album answer"), url)
+    return _album_html(text, url)
+
+
+def _url_params(url: str) -> dict[str, str]:
+    try:
+        return {k: v for k, v in parse_qsl(urlsplit(url).query) if v}
+    except ValueError:
+        return {}
+
+
+def _album_cursor(
+    url: str, last: tuple[str, str] | None, *, biz: str | None, album_id: str | None, reverse: str | None
+) -> dict[str, Any] | None:
+    if last is None:
+        return None
+    params = _url_params(url)
+    cursor: dict[str, Any] = {
+        "__biz": params.get("__biz") or biz or "",
+        "album_id": params.get("album_id") or album_id or "",
+        "begin_msgid": last[0],
+        "begin_itemidx": last[1],
+        "count": ALBUM_PAGE_SIZE,
+    }
+    order = params.get("is_reverse") or reverse
+    if order:
+        cursor["is_reverse"] = order
+    return cursor
+
+
+def _album_html(text: str, url: str) -> Listing:
+    tree = LexborHTMLParser(text)
+    items = tree.css(ALBUM_ITEM)
+    is_album = any(tree.css_first(sel) for sel in ALBUM_MARKERS) or re.search(_CGI_FIELD.format(name="albumId"), text)
+    if not items and not is_album:
+        raise ParseError("not a WeChat album page (no album list)", url=url)
+    entries: list[Entry] = []
+    last: tuple[str, str] | None = None
+    biz: str | None = None
+    for li in items:
+        attrs = li.attributes
+        href = clean_url(attrs.get("data-link"), url)
+        if not href:
+            continue
+        title = _title(attrs.get("data-title"))
+        if title is None:
+            node = li.css_first(ALBUM_ITEM_TITLE)
+            title = _title(node.text()) if node is not None else None
+        time_node = li.css_first(ALBUM_ITEM_TIME)
+        entries.append(Entry(url=href, title=title, published=parse_time(time_node.text() if time_node else None)))
+        msgid, itemidx = attrs.get("data-msgid"), attrs.get("data-itemidx")
+        link = _url_params(href)
+        biz = biz or link.get("__biz")
+        msgid = msgid or link.get("mid")
+        itemidx = itemidx or link.get("idx")
+        if msgid and itemidx:
+            last = (msgid, itemidx)
+
+    def cgi(name: str) -> str | None:
+        m = re.search(_CGI_FIELD.format(name=name), text)
+        return m.group(1) if m else None
+
+    # a page without continue_flag (older templates) is asked once more; the JSON answer will tell
+    more = cgi("continue_flag") != "0"
+    cursor = _album_cursor(url, last, biz=biz, album_id=cgi("albumId"), reverse=cgi("is_reverse"))
+    return Listing(entries=_dedup(entries), next=cursor if more else None)
+
+
+def _album_json(doc: Any, url: str) -> Listing:
+    if not isinstance(doc, dict):
+        raise ParseError("album answer is not a JSON object", url=url)
+    base = doc.get("base_resp")
+    if isinstance(base, dict) and str(base.get("ret", 0)) != "0":
+        raise ParseError(f"album API refused the request (ret={base.get('ret')})", url=url)
+    resp = doc.get("getalbum_resp")
+    if not isinstance(resp, dict):
+        raise ParseError("album answer without getalbum_resp", url=url)
+    raw = resp.get("article_list") or []
+    if isinstance(raw, dict):  # the API sends a lone article as an object, not a one-item list
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise ParseError("album article_list is neither a list nor an object", url=url)
+    entries: list[Entry] = []
+    last: tuple[str, str] | None = None
+    biz: str | None = None
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        href = clean_url(item.get("url"), url)
+        if not href:
+            continue
+        entries.append(Entry(url=href, title=_title(item.get("title")), published=parse_time(item.get("create_time"))))
+        link = _url_params(href)
+        biz = biz or link.get("__biz")
+        msgid = str(item.get("msgid") or link.get("mid") or "")
+        itemidx = str(item.get("itemidx") or link.get("idx") or "")
+        if msgid and itemidx:
+            last = (msgid, itemidx)
+    more = str(resp.get("continue_flag", "0")) == "1"
+    cursor = _album_cursor(url, last, biz=biz, album_id=None, reverse=None)
+    return Listing(entries=_dedup(entries), next=cursor if more else None)
+
+
+# --- qq.com ----------------------------------------------------------------------------------------
+
+
+def _qq_entry(item: dict[str, Any]) -> Entry | None:
+    link_info = item.get("link_info")
+    href = clean_url(link_info.get("url"), None) if isinstance(link_info, dict) else None
+    for field in QQ_URL_FIELDS:
+        href = href or clean_url(item.get(field), None)
+    if href is None:
+        article_id = _text(item.get("id") or item.get("article_id") or item.get("cms_id"))
+        if article_id and re.fullmatch(r"[0-9A-Z]{14,20}", article_id) and not article_id.startswith("TIP"):
+            href = qq_url(article_id)
+    if href is None:
+        return None
+    published = None
+    for field in QQ_TIME_FIELDS:
+        published = parse_time(item.get(field))
+        if published:
+            break
+    return Entry(url=href, title=_text(item.get("title")), published=published)
+
+
+def _qq_items(items: Iterable[Any]) -> Iterator[Entry]:
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if str(item.get("articletype", "")) == QQ_AGGREGATE:
+            yield from _qq_items(item.get("sub_item") or [])
+            continue
+        entry = _qq_entry(item)
+        if entry is not None:
+            yield entry
+
+
+def _qq_status(doc: dict[str, Any], what: str) -> None:
+    for key in ("code", "ret"):
+        if key in doc and str(doc[key]) != "0":
+            msg = doc.get("msg") or doc.get("message") or ""
+            raise ParseError(f"{what} answered {key}={doc[key]} {msg}".strip())
+
+
+def parse_qq_channel(data: bytes | str, *, flush_num: int = 1) -> Listing:
+    """A ``getPCList`` answer (``{"code":0,"data":[…]}``); aggregate cards (articletype 525) are
+    expanded into their ``sub_item[]``. ``flush_num`` is the page this answer is for: ``next`` asks
+    for the following one, and is None once a page comes back empty."""
+    doc = _load_json(data, None, "qq channel answer")
+    if not isinstance(doc, dict):
+        raise ParseError("qq channel answer is not a JSON object")
+    _qq_status(doc, "qq channel feed")
+    items = doc.get("data")
+    if isinstance(items, dict):  # some list APIs wrap the list once more
+        items = items.get("list") or items.get("data")
+    if not isinstance(items, list):
+        raise ParseError("qq channel answer without a data[] list")
+    entries = _dedup(_qq_items(items))
+    return Listing(entries=entries, next={"flush_num": flush_num + 1} if items else None)
+
+
+def parse_qq_hot(data: bytes | str) -> Listing:
+    """The hot list (``hot_ranking_list``): ``idlist[0].newslist[]`` without its header row."""
+    doc = _load_json(data, None, "qq hot list")
+    if not isinstance(doc, dict):
+        raise ParseError("qq hot list is not a JSON object")
+    _qq_status(doc, "qq hot list")
+    idlist = doc.get("idlist")
+    if not isinstance(idlist, list) or not idlist or not isinstance(idlist[0], dict):
+        raise ParseError("qq hot list without idlist[0]")
+    news = idlist[0].get("newslist")
+    if not isinstance(news, list):
+        raise ParseError("qq hot list without newslist[]")
+    rows = [n for n in news if isinstance(n, dict) and str(n.get("articletype", "")) != QQ_HOT_HEADER]
+    return Listing(entries=_dedup(_qq_items(rows)))
+
+
+# --- sitemaps --------------------------------------------------------------------------------------
+
+
+def parse_sitemap(data: bytes | str, url: str) -> Listing:
+    """A ``urlset`` (entries; Google News title and publication date, else ``lastmod``) or a
+    ``sitemapindex`` (children, newest ``lastmod`` first when every child has one). Gzip is undone."""
+    root = _parse_xml(data, url)
+    kind = _local(root.tag)
+    ns = root.tag[: -len(kind)]  # "{…sitemap/0.9}" or "" for sitemaps written without a namespace
+    if kind == "urlset":
+        entries = []
+        for node in root.findall(f"{ns}url"):
+            href = clean_url(_child_text(node, f"{ns}loc"), url)
+            if not href:
+                continue
+            news = node.find(f"{{{NS_NEWS}}}news")
+            title = _child_text(news, f"{{{NS_NEWS}}}title") if news is not None else None
+            when = _child_text(news, f"{{{NS_NEWS}}}publication_date") if news is not None else None
+            entries.append(
+                Entry(url=href, title=title, published=parse_time(when or _child_text(node, f"{ns}lastmod")))
+            )
+        return Listing(entries=_dedup(entries))
+    if kind == "sitemapindex":
+        children: list[tuple[str, datetime | None]] = []
+        for node in root.findall(f"{ns}sitemap"):
+            href = clean_url(_child_text(node, f"{ns}loc"), url)
+            if href and href not in (c for c, _ in children):
+                children.append((href, parse_time(_child_text(node, f"{ns}lastmod"))))
+        dated = [(href, when) for href, when in children if when is not None]
+        order = [href for href, _ in children]
+        if children and len(dated) == len(children):
+            # a bounded crawl should read the freshest sitemaps first; the sort is stable for ties
+            order = [href for href, _ in sorted(dated, key=lambda c: c[1], reverse=True)]
+        return Listing(entries=(), children=tuple(order))
+    raise ParseError(f"not a sitemap (root element <{kind}>)", url=url)
+
+
+# --- URL lists -------------------------------------------------------------------------------------
+
+
+def parse_url_list(text: str) -> Listing:
+    """One URL per line; blank lines and lines starting with ``#`` are skipped. A line that is not an
+    http(s) URL is refused with its number, so a typo never silently drops an article."""
+    if not isinstance(text, str):
+        raise ParseError("a URL list must be text")
+    entries = []
+    for n, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        raw = line.split()[0]
+        href = ("https:" + raw) if raw.startswith("//") else raw
+        try:
+            parts = urlsplit(href)
+            ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ParseError(f"line {n}: not an http(s) URL: {raw[:80]!r}")
+        entries.append(Entry(url=href))
+    return Listing(entries=_dedup(entries))

@@ -1,0 +1,476 @@
+"""parsers.listings: every listing kind on small fixtures of its structure, then on the real corpus."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from parsers.article import SHANGHAI
+from parsers.errors import ParseError
+from parsers.listings import (
+    Entry,
+    Listing,
+    parse_album,
+    parse_feed,
+    parse_qq_channel,
+    parse_qq_hot,
+    parse_sitemap,
+    parse_time,
+    parse_url_list,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures" / "sources"
+CORPUS = ROOT.parent / "shared" / "corpus"
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
+
+BIZ = "MzI0NTk5MDAwMQ=="
+ALBUM_URL = (
+    f"https://mp.weixin.qq.com/mp/appmsgalbum?__biz={BIZ}&action=getalbum"
+    "&album_id=1234567890123456789&scene=1#wechat_redirect"
+)
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI)
+
+
+def urls(listing: Listing) -> list[str]:
+    return [e.url for e in listing.entries]
+
+
+# --- feeds -----------------------------------------------------------------------------------------
+
+
+def test_rss2_links_titles_times() -> None:
+    listing = parse_feed(fixture("rss2.xml"), "https://example.com/feed.xml")
+    assert urls(listing) == [
+        "https://example.com/posts/1?ref=rss&lang=zh",  # &amp; decoded once, by XML
+        "https://example.com/posts/2",  # relative link resolved against the feed
+        "https://example.com/posts/3",  # permalink guid
+    ]  # the non-permalink guid and the javascript: link are dropped, the repeat listed once
+    first, second, third = listing.entries
+    assert first.title == "第一条：东八区时间"
+    assert first.published == sh(2025, 3, 1, 9, 30)
+    assert first.published.utcoffset() == timedelta(hours=8)
+    assert second.published == datetime(2025, 2, 28, 16, 0, tzinfo=UTC)
+    # dc:date without an offset is Shanghai wall time
+    assert third.published == sh(2025, 2, 27, 8, 0)
+    assert third.published.tzinfo is SHANGHAI
+    assert listing.next is None
+
+
+def test_rss_accepts_text_input_and_gbk_bytes() -> None:
+    doc = (
+        '<?xml version="1.0" encoding="gb2312"?>'
+        "<rss version='2.0'><channel><title>t</title>"
+        "<item><title>国内新闻</title><link>https://example.com/gbk/1</link>"
+        "<pubDate>Sat, 01 Mar 2025 09:30:00 +0800</pubDate></item></channel></rss>"
+    )
+    from_bytes = parse_feed(doc.encode("gb2312"), "https://example.com/rss")
+    from_text = parse_feed(doc, "https://example.com/rss")
+    assert from_bytes == from_text
+    assert from_bytes.entries == (
+        Entry(url="https://example.com/gbk/1", title="国内新闻", published=sh(2025, 3, 1, 9, 30)),
+    )
+
+
+def test_atom_alternate_links_and_next_page() -> None:
+    listing = parse_feed(fixture("atom.xml"), "https://example.org/feeds/atom.xml")
+    assert urls(listing) == ["https://example.org/a/1", "https://example.org/a/2", "https://example.org/a/3"]
+    one, two, three = listing.entries
+    assert one.title == "Atom 第一篇"
+    assert one.published == datetime(2025, 3, 1, 1, 0, tzinfo=UTC)  # published wins over updated
+    assert two.title == "Atom 第二篇 & 更多"
+    assert two.published == sh(2025, 2, 28, 20, 15)
+    assert three.published == sh(2025, 2, 27, 10, 0)
+    # rel="next" is relative to the feed's own URL
+    assert listing.next == {"url": "https://example.org/feeds/atom-page2.xml"}
+
+
+def test_json_feed_items_and_next_url() -> None:
+    listing = parse_feed(fixture("feed.json"), "https://example.net/feed.json")
+    assert urls(listing) == ["https://example.net/p/1", "https://example.net/p/2", "https://example.net/p/3"]
+    assert [e.title for e in listing.entries] == ["JSON 第一篇", "只有 id 的条目", None]
+    assert listing.entries[0].published == sh(2025, 3, 1, 9, 0)
+    assert listing.entries[1].published == datetime(2025, 2, 28, 23, 59, 59, tzinfo=UTC)
+    assert listing.entries[2].published is None
+    assert listing.next == {"url": "https://example.net/feed.json?page=2"}
+
+
+def test_rss_1_0_rdf_items() -> None:
+    doc = (
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        '<channel rdf:about="https://example.com/"><title>t</title></channel>'
+        '<item rdf:about="https://example.com/r/1"><title>RDF 条目</title><link>https://example.com/r/1</link>'
+        "<dc:date>2025-03-01T09:00:00+08:00</dc:date></item></rdf:RDF>"
+    )
+    listing = parse_feed(doc, "https://example.com/index.rdf")
+    assert listing.entries == (Entry("https://example.com/r/1", "RDF 条目", sh(2025, 3, 1, 9, 0)),)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"   \n",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01",
+        b"<html><body>not a feed</body></html>",
+        b"<rss><channel><item><title>cut",
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": "nope"}',
+        b"{not json",
+        b"just some words",
+    ],
+)
+def test_feed_garbage_is_a_parse_error(data: bytes) -> None:
+    with pytest.raises(ParseError) as err:
+        parse_feed(data, "https://example.com/feed")
+    assert err.value.url == "https://example.com/feed"
+
+
+def test_xml_with_entity_declarations_is_refused() -> None:
+    laughs = (
+        '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+        "<rss><channel><item><title>&lol2;</title><link>https://e.com/1</link></item></channel></rss>"
+    )
+    external = (
+        '<!-- hi --><!doctype rss SYSTEM "file:///etc/passwd">'
+        "<rss><channel><item><link>https://e.com/1</link></item></channel></rss>"
+    )
+    for doc in (laughs, external, laughs.encode()):
+        with pytest.raises(ParseError, match="DTD"):
+            parse_feed(doc, "https://example.com/feed")
+    with pytest.raises(ParseError, match="DTD"):
+        parse_sitemap(external.replace("rss", "urlset"), "https://example.com/sitemap.xml")
+
+
+# --- WeChat albums ---------------------------------------------------------------------------------
+
+
+def test_album_html_first_screen() -> None:
+    listing = parse_album(fixture("album.html"), ALBUM_URL)
+    assert urls(listing) == [
+        f"http://mp.weixin.qq.com/s?__biz={BIZ}&mid=2650001003&idx=1&sn=aaaa0000aaaa0000aaaa0000aaaa0003"
+        "&chksm=0123abcd#rd",
+        f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=2650001002&idx=2&sn=aaaa0000aaaa0000aaaa0000aaaa0022#rd",
+        f"http://mp.weixin.qq.com/s?__biz={BIZ}&mid=2650001002&idx=1&sn=aaaa0000aaaa0000aaaa0000aaaa0021#rd",
+    ]
+    # data-title, entity-decoded; the title span when the attribute is missing
+    assert [e.title for e in listing.entries] == ["第三篇：春", "第二篇 & 夏", "第一篇：秋"]
+    assert [e.published for e in listing.entries] == [
+        sh(2024, 6, 1, 8, 0),
+        sh(2024, 5, 31, 8, 0),
+        sh(2024, 5, 30, 8, 0),
+    ]
+    # continue from the LAST item, in the page's own order
+    assert listing.next == {
+        "__biz": BIZ,
+        "album_id": "1234567890123456789",
+        "begin_msgid": "2650001002",
+        "begin_itemidx": "1",
+        "count": "10",
+        "is_reverse": "1",
+    }
+
+
+def test_album_html_learns_ids_from_the_page_when_the_url_lacks_them() -> None:
+    listing = parse_album(fixture("album.html"), "https://mp.weixin.qq.com/mp/appmsgalbum?action=getalbum")
+    assert listing.next is not None
+    assert listing.next["__biz"] == BIZ  # from the items' links
+    assert listing.next["album_id"] == "1234567890123456789"  # from cgiData.albumId
+
+
+def test_album_html_that_says_it_ends_has_no_cursor() -> None:
+    html = fixture("album.html").replace(b"continue_flag: '1'", b"continue_flag: '0'")
+    listing = parse_album(html, ALBUM_URL)
+    assert len(listing.entries) == 3
+    assert listing.next is None
+
+
+def test_album_json_continuation() -> None:
+    api = ALBUM_URL.split("#")[0] + "&begin_msgid=2650001002&begin_itemidx=1&count=10&is_reverse=1&f=json"
+    listing = parse_album(fixture("album-page2.json"), api)
+    assert urls(listing) == [
+        f"http://mp.weixin.qq.com/s?__biz={BIZ}&mid=2650000990&idx=1&sn=bbbb0000bbbb0000bbbb0000bbbb0990"
+        "&chksm=4567cdef#rd",
+        # `&amp;amp;` decoded all the way
+        f"http://mp.weixin.qq.com/s?__biz={BIZ}&mid=2650000985&idx=1&sn=bbbb0000bbbb0000bbbb0000bbbb0985#rd",
+        f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=2650000980&idx=3&sn=bbbb0000bbbb0000bbbb0000bbbb0980",
+    ]
+    assert [e.title for e in listing.entries] == ["第零篇：冬", "番外 & 附录", "序章"]
+    assert listing.entries[2].published == sh(2024, 5, 27, 8, 0)
+    assert listing.next == {
+        "__biz": BIZ,
+        "album_id": "1234567890123456789",
+        "begin_msgid": "2650000980",
+        "begin_itemidx": "3",
+        "count": "10",
+        "is_reverse": "1",  # carried over from the request
+    }
+
+
+def test_album_json_last_page_with_a_lone_article_object() -> None:
+    listing = parse_album(fixture("album-last.json"), ALBUM_URL)
+    assert listing.entries == (
+        Entry(
+            url=f"http://mp.weixin.qq.com/s?__biz={BIZ}&mid=2650000970&idx=1&sn=cccc0000cccc0000cccc0000cccc0970#rd",
+            title="楔子",
+            published=sh(2024, 5, 26, 8, 0),
+        ),
+    )
+    assert listing.next is None  # continue_flag "0"
+
+
+def test_album_json_empty_answer_ends_the_album() -> None:
+    doc = '{"base_resp":{"ret":0},"getalbum_resp":{"base_info":{"is_first_screen":"0"},"continue_flag":"0"}}'
+    assert parse_album(doc, ALBUM_URL) == Listing(entries=())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"<html><body><div id='js_content'>an article, not an album</div></body></html>",
+        b'{"base_resp":{"ret":-2}}',
+        b'{"base_resp":{"ret":0}}',
+        b'{"base_resp":{"ret":0},"getalbum_resp":{"article_list":"x"}}',
+        b"[1, 2]",
+        b"{truncated",
+    ],
+)
+def test_album_garbage_is_a_parse_error(data: bytes) -> None:
+    with pytest.raises(ParseError) as err:
+        parse_album(data, ALBUM_URL)
+    assert err.value.url == ALBUM_URL
+
+
+# --- qq.com ----------------------------------------------------------------------------------------
+
+
+def test_qq_channel_expands_aggregate_cards() -> None:
+    listing = parse_qq_channel(fixture("qq-channel-1.json"))
+    assert urls(listing) == [
+        "https://news.qq.com/rain/a/20250301A01AAA00",
+        "https://news.qq.com/rain/a/20250301A02BBB00",  # from the 525 card's sub_item[]
+        "https://news.qq.com/rain/a/20250301V03CCC00",  # protocol-relative made https
+        "https://news.qq.com/rain/a/20250228A09DDD00",  # built from the id: no link_info
+    ]
+    assert "https://news.qq.com/topic/HOT2025030100001" not in urls(listing)  # the card itself
+    assert [e.title for e in listing.entries] == ["两会首日速览", "各地春耕忙", "视频：无人机播种", "昨夜今晨要闻"]
+    assert listing.entries[2].published == sh(2025, 3, 1, 7, 45, 10)
+    assert listing.entries[3].published == sh(2025, 2, 28, 22, 10, 5)
+    assert listing.next == {"flush_num": 2}
+
+
+def test_qq_channel_next_counts_from_the_page_asked() -> None:
+    listing = parse_qq_channel(fixture("qq-channel-2.json"), flush_num=2)
+    assert urls(listing) == [
+        "https://new.qq.com/rain/a/20250228A09DDD00?from=pc",
+        "https://news.qq.com/rain/a/20250228A08EEE00",
+    ]
+    assert listing.next == {"flush_num": 3}
+    assert parse_qq_channel('{"code":0,"data":[]}', flush_num=5) == Listing(entries=())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"<html>", b'{"code":0}', b'{"code":-1,"msg":"channel not found","data":[]}', b"[]", b"\x00\x01\x02\x03"],
+)
+def test_qq_channel_garbage_is_a_parse_error(data: bytes) -> None:
+    with pytest.raises(ParseError):
+        parse_qq_channel(data)
+
+
+def test_qq_hot_skips_the_header_row() -> None:
+    listing = parse_qq_hot(fixture("qq-hot.json"))
+    assert urls(listing) == [
+        "https://view.inews.qq.com/a/20250301A05FFF00",
+        "https://news.qq.com/rain/a/20250301A06GGG00",  # no url: built from the id
+        "https://news.qq.com/rain/a/20250301V07HHH00",
+    ]
+    assert not any("TIP" in u for u in urls(listing))
+    assert listing.entries[0].title == "热点一：新规落地"
+    assert listing.entries[0].published == sh(2025, 3, 1, 10, 0)
+    assert listing.entries[1].published == sh(2025, 3, 1, 9, 0)  # unix timestamp 1740790800
+    assert listing.next is None
+
+
+@pytest.mark.parametrize("data", [b"", b'{"ret":0}', b'{"ret":0,"idlist":[]}', b'{"ret":1,"idlist":[{}]}', b"oops"])
+def test_qq_hot_garbage_is_a_parse_error(data: bytes) -> None:
+    with pytest.raises(ParseError):
+        parse_qq_hot(data)
+
+
+# --- sitemaps --------------------------------------------------------------------------------------
+
+
+def test_sitemap_index_children_freshest_first() -> None:
+    listing = parse_sitemap(fixture("sitemap-index.xml"), "https://example.com/sitemap.xml")
+    assert listing.entries == ()
+    assert listing.children == (
+        "https://example.com/sitemap/2025-03.xml",
+        "https://example.com/sitemap/2025-02.xml",
+        "https://example.com/sitemap/2025-01.xml",
+    )
+
+
+def test_sitemap_index_without_dates_keeps_document_order() -> None:
+    doc = (
+        "<sitemapindex><sitemap><loc>https://e.com/b.xml</loc></sitemap>"
+        "<sitemap><loc>/a.xml</loc><lastmod>2025-01-01</lastmod></sitemap></sitemapindex>"
+    )
+    assert parse_sitemap(doc, "https://e.com/index.xml").children == ("https://e.com/b.xml", "https://e.com/a.xml")
+
+
+def test_urlset_entries_news_title_and_dates() -> None:
+    listing = parse_sitemap(fixture("urlset.xml"), "https://example.com/sitemap/2025-03.xml")
+    assert listing.entries == (
+        Entry("https://news.qq.com/rain/a/20250301A01AAA00", "两会首日速览", sh(2025, 3, 1, 9, 30)),
+        Entry("https://news.qq.com/rain/a/20250228A08EEE00", None, sh(2025, 2, 28, 0, 0)),  # lastmod
+        Entry("https://example.com/list?page=2&sort=new", None, None),
+    )
+    assert listing.children == ()
+
+
+def test_gzipped_sitemap_is_inflated() -> None:
+    listing = parse_sitemap(gzip.compress(fixture("urlset.xml")), "https://example.com/sitemap.xml.gz")
+    assert len(listing.entries) == 3
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"<rss version='2.0'><channel/></rss>", b"<urlset><url><loc>x", b"\x1f\x8b\x08broken", b"plain"],
+)
+def test_sitemap_garbage_is_a_parse_error(data: bytes) -> None:
+    with pytest.raises(ParseError) as err:
+        parse_sitemap(data, "https://example.com/sitemap.xml")
+    assert err.value.url == "https://example.com/sitemap.xml"
+
+
+# --- URL lists -------------------------------------------------------------------------------------
+
+
+def test_url_list_lines_comments_and_blanks() -> None:
+    listing = parse_url_list((FIXTURES / "urls.txt").read_text(encoding="utf-8"))
+    assert urls(listing) == [
+        "https://news.qq.com/rain/a/20250301A01AAA00",
+        "https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv",
+        "https://example.com/posts/9",
+        "https://example.com/posts/10#section-2",  # a fragment is not a comment
+    ]
+    assert all(e.title is None and e.published is None for e in listing.entries)
+
+
+def test_url_list_refuses_a_line_that_is_no_url() -> None:
+    with pytest.raises(ParseError, match="line 3"):
+        parse_url_list("https://example.com/1\n\nexample.com/2\n")
+    assert parse_url_list("# nothing yet\n\n") == Listing(entries=())
+
+
+# --- times -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (1740794400, sh(2025, 3, 1, 10, 0)),
+        ("1740794400", sh(2025, 3, 1, 10, 0)),
+        ("1740794400000", sh(2025, 3, 1, 10, 0)),  # milliseconds
+        ("2025-03-01 10:00:00", sh(2025, 3, 1, 10, 0)),
+        ("2025-3-1 10:00", sh(2025, 3, 1, 10, 0)),
+        ("2025-03-01T02:00:00Z", sh(2025, 3, 1, 10, 0)),
+        ("Sat, 01 Mar 2025 02:00:00 GMT", sh(2025, 3, 1, 10, 0)),
+        ("", None),
+        ("昨天", None),
+        (0, None),
+        (None, None),
+    ],
+)
+def test_parse_time(raw: object, expected: datetime | None) -> None:
+    got = parse_time(raw)
+    assert got == expected
+    if got is not None:
+        assert got.tzinfo is not None
+
+
+# --- the real corpus -------------------------------------------------------------------------------
+
+
+@needs_corpus
+def test_corpus_album_page_first_screen() -> None:
+    url = "https://mp.weixin.qq.com/mp/appmsgalbum?__biz=Mzg4NTc2OTYxMQ==&action=getalbum&album_id=3329839945947119618"
+    listing = parse_album((CORPUS / "wechat" / "13-album-appmsgalbum-page.html").read_bytes(), url)
+    assert len(listing.entries) == 10
+    first, last = listing.entries[0], listing.entries[-1]
+    assert first.title == "107 | 微型小说《贴地飞行》"
+    assert "mid=2247484584&idx=1&sn=6d871ee60881c48d673de3f46e7550a1" in first.url
+    assert "&amp;" not in first.url
+    assert first.published == datetime.fromtimestamp(1772875800, SHANGHAI)
+    assert all(e.url.startswith("http://mp.weixin.qq.com/s?__biz=Mzg4NTc2OTYxMQ==") for e in listing.entries)
+    assert listing.next is not None
+    assert listing.next["begin_msgid"] == "2247484534" == last.url.split("mid=")[1].split("&")[0]
+    assert listing.next["begin_itemidx"] == "1"
+    assert listing.next["album_id"] == "3329839945947119618"
+    assert listing.next["is_reverse"] == "1"
+
+
+@needs_corpus
+def test_corpus_album_api_json() -> None:
+    url = "https://mp.weixin.qq.com/mp/appmsgalbum?action=getalbum&album_id=3329839945947119618&f=json"
+    listing = parse_album((CORPUS / "wechat" / "21-api-appmsgalbum-getalbum.json").read_bytes(), url)
+    assert len(listing.entries) == 16
+    assert all(e.title and e.published for e in listing.entries)
+    assert listing.entries[0].title == "微型小说《养鸡手册》"
+    assert listing.entries[0].published == datetime.fromtimestamp(1719851776, SHANGHAI)
+    assert listing.next is None  # continue_flag "0": the album's end
+
+
+@needs_corpus
+def test_corpus_qq_media_feed() -> None:
+    listing = parse_qq_channel(
+        (CORPUS / "qq" / "api" / "03-pacaio-media-feed-2019-01-23-reconstructed.json").read_bytes()
+    )
+    assert len(listing.entries) == 1
+    entry = listing.entries[0]
+    assert entry.url == "https://xw.qq.com/cmsid/20190123A17T7F/20190123A17T7F00"
+    assert entry.title == "美国的“中俄威胁论”又来了 华春莹：敦促美放弃过时观念"
+    assert entry.published == datetime.fromtimestamp(1548245695, SHANGHAI)
+
+
+@needs_corpus
+def test_corpus_qq_list_item_in_an_envelope() -> None:
+    item = (CORPUS / "qq" / "api" / "01-trpc-kv_srv-list-item-2021-01-06.json").read_text(encoding="utf-8")
+    listing = parse_qq_channel('{"code":0,"data":[' + item + "]}")
+    assert listing.entries == (
+        Entry(
+            "https://new.qq.com/omn/20210106/20210106A07VTW00.html",
+            "石景山区第十六届人民代表大会第七次会议召开第一次全体会议",
+            sh(2021, 1, 6, 15, 17, 33),
+        ),
+    )
+
+
+@needs_corpus
+def test_corpus_qq_js_payload_is_not_a_listing() -> None:
+    with pytest.raises(ParseError):
+        parse_qq_channel((CORPUS / "qq" / "api" / "02-kuaibao-view-content-2017-video.js").read_bytes())
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    "name",
+    ["01-normal-2025-many-lazy-images.html", "07-deleted-by-author-zh.html", "11-verify-captcha-shell-2026.html"],
+)
+def test_corpus_wechat_pages_that_are_no_album(name: str) -> None:
+    url = "https://mp.weixin.qq.com/mp/appmsgalbum?action=getalbum&album_id=1"
+    with pytest.raises(ParseError, match="not a WeChat album page"):
+        parse_album((CORPUS / "wechat" / name).read_bytes(), url)
