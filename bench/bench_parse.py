@@ -12,6 +12,7 @@ Targets (issue 2): jianbao >= 15x trafilatura's pages/s, and within 5x of the fl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -64,10 +65,8 @@ def main() -> None:
 
     def run_jianbao() -> None:
         for _, data, url in pages:
-            try:
+            with contextlib.suppress(JianbaoError):
                 parse(data, url)
-            except JianbaoError:
-                pass
 
     def run_trafilatura() -> None:
         for text in texts:
@@ -94,10 +93,8 @@ def main() -> None:
 
 
 def _quiet_parse(data: bytes, url: str) -> None:
-    try:
+    with contextlib.suppress(JianbaoError):
         parse(data, url)
-    except JianbaoError:
-        pass
 
 
 if __name__ == "__main__":

@@ -204,7 +204,9 @@ class Importer:
         if looks_binary(data):
             raise ParseError("binary data, not HTML or Markdown")
         text = decode_html(data, name=name)
-        is_markdown = suffix in MARKDOWN_SUFFIXES or (suffix not in HTML_SUFFIXES and text[:200].lstrip().startswith("---"))
+        is_markdown = suffix in MARKDOWN_SUFFIXES or (
+            suffix not in HTML_SUFFIXES and text[:200].lstrip().startswith("---")
+        )
         if is_markdown:
             article = parse_markdown(text, name)
             return _save(self.store, article, input_name=name, aliases=())

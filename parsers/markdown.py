@@ -136,6 +136,9 @@ def _escape_inline(text: str) -> str:
 # --- the walker -------------------------------------------------------------------------------
 
 _BREAK = "\n\n"
+_SOFT_BREAK = "\x00"
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
+_CJK_SOFT_BREAK = re.compile(f"(?<=[{_CJK}])[ \x00]*\x00[ \x00]*(?=[{_CJK}])")
 
 
 @dataclass
@@ -284,7 +287,9 @@ def _list(node: LexborNode, state: _State) -> str:
 def _render(node: LexborNode, state: _State) -> str:
     tag = node.tag
     if tag == "-text":
-        return _escape_inline(_WS.sub(" ", _ZERO_WIDTH.sub("", node.text_content or "")))
+        text = _ZERO_WIDTH.sub("", node.text_content or "")
+        # a source line break is marked, not spaced: between two Chinese characters it is no gap
+        return _escape_inline(_WS.sub(lambda m: _SOFT_BREAK if "\n" in m.group() else " ", text))
     if tag in ("-comment", "!doctype") or tag is None or tag.startswith("-"):
         return ""
     if tag in SKIP_TAGS:
@@ -379,6 +384,8 @@ def _tidy(text: str) -> str:
 
 
 def _tidy_prose(text: str) -> str:
+    if _SOFT_BREAK in text:
+        text = _CJK_SOFT_BREAK.sub("", text).replace(_SOFT_BREAK, " ")
     text = _ADJACENT_BOLD.sub("", text)
     text = _SPACE_BEFORE_NL.sub("\n", text)
     text = _NL_BEFORE_SPACE.sub("\n", text)

@@ -1,0 +1,330 @@
+"""Markdown clippings (YAML front matter + Markdown body) to :class:`Article`.
+
+Clippings come from browser extensions and static-site exports, so the body is already Markdown:
+it is cleaned rather than converted. Converters that ignored ``data-src`` left 1x1 ``data:`` SVGs
+where WeChat had not loaded an image yet; those are dropped here, with the blank lines around them.
+
+The two text helpers here are shared with the page parsers: ``clean_markdown`` also tidies what
+trafilatura writes (:mod:`parsers.web`), ``join_cjk_lines`` undoes pretty-printed Chinese HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from typing import Any
+
+import yaml
+
+from parsers.article import SHANGHAI, Article
+from parsers.errors import InvalidURL, ParseError
+from parsers.markdown import clean_image_url, is_placeholder, normalize_text
+from parsers.urls import canonical_url, qq_article_id, site_of, wechat_ids
+
+# --- data: front-matter keys, in order of preference ---------------------------------------------
+TITLE_KEYS = ("title", "page-title", "page_title")
+URL_KEYS = ("url", "source_url", "source-url", "original_url", "link", "source")
+DATE_KEYS = ("date", "published", "pubdate", "publishDate", "created")
+SUMMARY_KEYS = ("summary", "description", "excerpt", "abstract")
+COVER_KEYS = ("thumbnail", "cover", "image", "featured_image")
+AUTHOR_KEYS = ("author", "authors", "byline")
+ACCOUNT_KEYS = ("account", "media", "site", "sitename", "publisher")
+
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?", re.S | re.M)
+_FENCE = re.compile(r"^(`{3,}|~{3,})")
+# an inline image; the target may hold spaces (data: SVGs do) but no parentheses unless in <…>
+_IMAGE = re.compile(r"!\[(?P<alt>[^\]\n]*)\]\((?P<target>\s*<[^<>\n]*>[^()\n]*|[^()\n]*)\)")
+# the clipper's "[qq](https://new.qq.com/rain/a/…)" back-link on the last line
+_SOURCE_LINE = re.compile(r"^\s*\[[^\]\n]*\]\(\s*<?(?P<url>https?://[^)\s>]+)>?\s*\)\s*$")
+# what _IMAGE cannot take apart: a data: target with parentheses inside, up to the last ")" of the run
+_DATA_IMAGE = re.compile(r"!\[[^\]\n]*\]\(\s*data:[^\n]*?\)(?=\s|$)", re.I)
+# a link whose target is script, not a page; one level of parentheses as in "javascript:void(0)",
+# and the <…> CommonMark wrapping converters use for such targets
+_SCRIPT_LINK = re.compile(
+    r"(?<!!)\[(?P<text>[^\]\n]*)\]\(\s*<?\s*(?:javascript|vbscript|data):(?:[^()<>\n]|\([^()\n]*\))*>?\s*\)",
+    re.I,
+)
+# raw HTML a clipper let through: whole elements whose content is never prose, then any other tag
+_HTML_BLOCKS = re.compile(r"<(script|style|iframe|noscript|template|object)\b.*?</\1\s*>", re.S | re.I)
+_HTML_IMG = re.compile(r"[ \t]*<img\b[^>]*>[ \t]*", re.I)
+_HTML_ATTR = re.compile(r"""\b(data-src|data-original|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|<!--.*?-->", re.S)
+CJK_CHARS = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
+# a pretty-printer's line break between two Chinese characters, possibly with inline tags or
+# comments between the break and the next character
+_CJK_LINE_BREAK = re.compile(f"(?<=[{CJK_CHARS}])[ \t]*\r?\n[ \t\r\n]*(?=(?:<[^<>]*>)*[{CJK_CHARS}])")
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日%H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y年%m月%d日",
+)
+
+
+def parse_markdown(text: str, path: str) -> Article:
+    """A clipping as an Article; ``path`` only names the input in errors.
+
+    Raises ParseError when the front matter is missing or not YAML, or when no source URL is found.
+    """
+    meta, body = _split_front_matter(text, path)
+    lines = body.split("\n")
+    source_link = _trailing_source_link(lines)
+
+    raw_url = _first_str(meta, URL_KEYS)
+    if raw_url is None and source_link is not None:
+        raw_url = source_link[1]
+    if raw_url is None:
+        raise ParseError("no source URL in the front matter or at the end of the body", url=path)
+    try:
+        url = canonical_url(raw_url)
+    except InvalidURL as err:
+        raise ParseError(f"source URL {raw_url!r} is not http(s)", url=path) from err
+    if source_link is not None and _same_article(source_link[1], url):
+        del lines[source_link[0]]
+
+    body, images = clean_markdown("\n".join(lines), base_url=url)
+    site = site_of(url)
+    ids = wechat_ids(url) if site == "wechat" else {}
+    cover = _first_str(meta, COVER_KEYS)
+    return Article(
+        url=url,
+        source=site,
+        kind="article",
+        title=_title(meta, body),
+        published=_published(meta, path),
+        author=_names(meta, AUTHOR_KEYS),
+        account=_names(meta, ACCOUNT_KEYS),
+        summary=normalize_text(_first_str(meta, SUMMARY_KEYS) or ""),
+        cover=clean_image_url(cover, url) if cover else None,
+        images=images,
+        body=body,
+        biz=ids.get("__biz"),
+        mid=ids.get("mid"),
+        idx=ids.get("idx"),
+        sn=ids.get("sn"),
+        article_id=qq_article_id(url) if site == "qq" else None,
+    )
+
+
+def clean_markdown(text: str, *, base_url: str) -> tuple[str, tuple[str, ...]]:
+    """Markdown without placeholder images, raw HTML or blank-line runs, plus its image URLs in order.
+
+    Fenced code blocks are left exactly as written.
+    """
+    out: list[str] = []
+    images: list[str] = []
+    for chunk, is_code in _chunks(text):
+        if is_code:
+            out.append(chunk)
+            continue
+        chunk = _strip_html(chunk, base_url)
+        chunk = _IMAGE.sub(lambda m: _keep_image(m, base_url, images), chunk)
+        chunk = _DATA_IMAGE.sub("", chunk)
+        chunk = _SCRIPT_LINK.sub(r"\g<text>", chunk)
+        kept = []
+        for line in chunk.split("\n"):
+            line = line.rstrip()
+            if line.strip():
+                kept.append(line)
+            elif kept and kept[-1]:
+                kept.append("")
+        out.append("\n".join(kept).strip("\n"))
+    body = "\n\n".join(part for part in out if part.strip())
+    return body.strip(), tuple(dict.fromkeys(images))
+
+
+def join_cjk_lines(html: str) -> str:
+    """Drop source line breaks between Chinese characters, which a browser would render as spaces.
+
+    Chinese has no spaces between words, so "增长，\\n    宁波港" is "增长，宁波港". Pages with
+    ``<pre>`` are left alone: there a line break is content.
+    """
+    if "<pre" in html:
+        return html
+    return _CJK_LINE_BREAK.sub("", html)
+
+
+# --- front matter ------------------------------------------------------------------------------
+
+
+def _split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str]:
+    if "\x00" in text:
+        raise ParseError("binary data, not a Markdown clipping", url=path)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    m = _FRONT_MATTER.match(text)
+    if not m:
+        raise ParseError("no YAML front matter (the file must start with a '---' block)", url=path)
+    try:
+        meta = yaml.safe_load(m.group("yaml"))
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" at line {where.line + 2}" if where is not None else ""
+        problem = getattr(err, "problem", None) or type(err).__name__
+        raise ParseError(f"broken YAML front matter{line}: {problem}", url=path) from err
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ParseError(f"front matter is a {type(meta).__name__}, not a mapping", url=path)
+    return {str(k): v for k, v in meta.items()}, text[m.end() :]
+
+
+def _first_str(meta: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = meta.get(key)
+        if isinstance(value, list) and value and isinstance(value[0], str | int | float):
+            value = value[0]
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            s = str(value).strip()
+            if s:
+                return s
+    return None
+
+
+def _names(meta: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = meta.get(key)
+        if isinstance(value, list):
+            names = [normalize_text(str(v)) for v in value if isinstance(v, str | int) and str(v).strip()]
+            if names:
+                return "、".join(names)
+        elif isinstance(value, str) and value.strip():
+            return normalize_text(value)
+    return None
+
+
+def _title(meta: dict[str, Any], body: str) -> str:
+    title = _first_str(meta, TITLE_KEYS)
+    if title:
+        # a title is plain text; markup in it is a clipper's leftover
+        return normalize_text(_HTML_TAG.sub("", title))
+    for line in body.split("\n"):
+        if line.startswith("# "):
+            return normalize_text(line[2:].replace("**", ""))
+    return ""
+
+
+def _published(meta: dict[str, Any], path: str) -> datetime | None:
+    for key in DATE_KEYS:
+        value = meta.get(key)
+        if value is None or value == "":
+            continue
+        parsed = _to_datetime(value)
+        if parsed is None:
+            raise ParseError(f"unreadable {key}: {value!r}", url=path)
+        return parsed
+    return None
+
+
+def _to_datetime(value: Any) -> datetime | None:
+    # YAML turns unquoted timestamps into datetime/date objects; quoted ones stay strings
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime.combine(value, time())
+    elif isinstance(value, str):
+        s = value.strip()
+        try:
+            dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+        except ValueError:
+            for fmt in _DATE_FORMATS:
+                try:
+                    dt = datetime.strptime(s, fmt)
+                    break
+                except ValueError:
+                    continue
+            else:
+                return None
+    else:
+        return None
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=SHANGHAI)  # clippings of Chinese news carry Beijing time
+    return dt.astimezone(SHANGHAI)
+
+
+# --- body ----------------------------------------------------------------------------------------
+
+
+def _trailing_source_link(lines: list[str]) -> tuple[int, str] | None:
+    for i in range(len(lines) - 1, -1, -1):
+        if not lines[i].strip():
+            continue
+        m = _SOURCE_LINE.match(lines[i])
+        return (i, m.group("url")) if m else None
+    return None
+
+
+def _same_article(link: str, url: str) -> bool:
+    try:
+        return canonical_url(link) == url
+    except InvalidURL:
+        return False
+
+
+def _chunks(text: str) -> Iterator[tuple[str, bool]]:
+    """The text split into (chunk, is_fenced_code) pieces, fences included in the code pieces."""
+    buf: list[str] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        m = _FENCE.match(line.lstrip())
+        if fence is None and m:
+            if buf:
+                yield "\n".join(buf), False
+            buf, fence = [line], m.group(1)
+        elif fence is not None and line.strip().startswith(fence) and not line.strip().strip(fence[0]):
+            buf.append(line)
+            yield "\n".join(buf), True
+            buf, fence = [], None
+        else:
+            buf.append(line)
+    if buf:
+        # an unclosed fence is prose that happens to start with backticks
+        yield "\n".join(buf), False
+
+
+def _strip_html(chunk: str, base_url: str) -> str:
+    if "<" not in chunk:
+        return chunk
+    chunk = _HTML_BLOCKS.sub("", chunk)
+    chunk = _HTML_IMG.sub(lambda m: _html_img_to_markdown(m.group(0), base_url), chunk)
+    return _HTML_TAG.sub("", chunk)
+
+
+def _html_img_to_markdown(tag: str, base_url: str) -> str:
+    found: dict[str, str] = {}
+    for m in _HTML_ATTR.finditer(tag):
+        found.setdefault(m.group(1).lower(), m.group(2) or m.group(3) or m.group(4) or "")
+    for name in ("data-src", "data-original", "src"):
+        url = clean_image_url(found.get(name), base_url)
+        if url:
+            return f"\n\n![图片]({url})\n\n"
+    return ""
+
+
+def _image_target(target: str) -> str:
+    target = target.strip()
+    if target.startswith("<") and ">" in target:
+        return target[1 : target.index(">")]
+    if target.lower().startswith("data:"):
+        return target
+    return target.split()[0] if target else ""
+
+
+def _keep_image(m: re.Match[str], base_url: str, images: list[str]) -> str:
+    src = _image_target(m.group("target"))
+    if not src or is_placeholder(src):
+        return ""
+    if src.startswith(("http://", "https://", "//")):
+        url = clean_image_url(src, base_url)
+        if url is None:
+            return ""
+        images.append(url)
+        return f"![{m.group('alt').strip() or '图片'}]({url})"  # the label html_to_markdown gives too
+    # a path relative to the clipping (an exported site's own copy): keep it, it is no web image
+    return m.group(0)
