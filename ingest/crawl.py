@@ -47,7 +47,8 @@ class CrawlSummary:
 
     @property
     def ok(self) -> bool:
-        return all(s.ok for s in self.sources)
+        """Every source ran to the end and nothing failed (a stop request leaves work undone)."""
+        return not self.stopped and all(s.ok for s in self.sources)
 
     def totals(self) -> Counter[str]:
         total: Counter[str] = Counter()

@@ -325,7 +325,7 @@ def _render(node: LexborNode, state: _State) -> str:
 
     inner = _render_children(node, state)
     if tag in HEADINGS:
-        text = normalize_text(inner.replace("*", "")) if "**" in inner else normalize_text(inner)
+        text = _flatten(inner.replace("*", "") if "**" in inner else inner)
         return f"{_BREAK}{'#' * HEADINGS[tag]} {text}{_BREAK}" if text else ""
     if tag == "blockquote":
         body = _tidy(inner)
@@ -360,7 +360,7 @@ def _render_children(node: LexborNode, state: _State) -> str:
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _SPACE_BEFORE_NL = re.compile(r"[ \t]+\n")
 # indentation is dropped except before list, quote, code and table markers (nested lists keep theirs)
-_NL_BEFORE_SPACE = re.compile(r"\n[ \t]+(?=[^ \t\-*>\d`|])")
+_NL_BEFORE_SPACE = re.compile(r"\n[ \t]+(?![ \t]|(?:[-*+]|\d+\.)[ ]|[>`|])")
 _LOOSE_NESTED = re.compile(r"\n\n(?=[ \t]*(?:[-*]|\d+\.) )")
 _ADJACENT_BOLD = re.compile(r"(?<=\S)\*\*\*\*(?=\S)")
 _EMPTY_MARKUP = re.compile(r"^(?:\*\*|\*|~~)+\s*(?:\*\*|\*|~~)*$", re.M)
@@ -381,6 +381,11 @@ def _tidy(text: str) -> str:
         if i + 1 < len(pieces):
             out.append(pieces[i + 1])
     return "\n\n".join(p for p in out if p).strip()
+
+
+def _flatten(inline: str) -> str:
+    """One line of text from rendered inline content (headings)."""
+    return normalize_text(_CJK_SOFT_BREAK.sub("", inline).replace(_SOFT_BREAK, " "))
 
 
 def _tidy_prose(text: str) -> str:

@@ -109,6 +109,13 @@ class Env:
         finally:
             con.close()
 
+    def count_safe(self, table: str) -> int:
+        """Like count, while another process may still be creating the file or holding a write."""
+        try:
+            return self.count(table)
+        except sqlite3.Error:
+            return 0
+
     def count(self, table: str) -> int:
         if not self.db.exists():
             return 0

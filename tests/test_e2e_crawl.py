@@ -1,0 +1,268 @@
+"""End to end: the installed ``jianbao crawl`` against every source kind served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from urllib.parse import parse_qs, urlsplit
+
+from tests.conftest import Env
+from tests.localserver import Recorded, Reply
+from tests.pages import BIZ, qq_id, qq_page, wechat_ids, wechat_long_url, wechat_page
+
+WX = "mp.weixin.qq.com"
+QQ = "news.qq.com"
+
+SOURCES = """
+[[sources]]
+name = "feed"
+kind = "feed"
+url = "https://feeds.example.com/wx.xml"
+
+[[sources]]
+name = "album"
+kind = "wechat-album"
+url = "https://mp.weixin.qq.com/mp/appmsgalbum?__biz={biz}&action=getalbum&album_id=42#wechat_redirect"
+
+[[sources]]
+name = "tech"
+kind = "qq-channel"
+channel = "news_news_tech"
+
+[[sources]]
+name = "hot"
+kind = "qq-hot"
+
+[[sources]]
+name = "sitemap"
+kind = "sitemap"
+url = "https://news.qq.com/sitemap/index.xml"
+
+[[sources]]
+name = "backlog"
+kind = "urls"
+path = "urls.txt"
+""".replace("{biz}", BIZ)
+
+
+def _rss(urls: list[str]) -> Reply:
+    items = "".join(f"<item><title>第{i}篇</title><link>{u}</link></item>" for i, u in enumerate(urls))
+    xml = f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>wx</title>{items}</channel></rss>'
+    return Reply(200, xml.encode(), {"Content-Type": "application/rss+xml; charset=utf-8"})
+
+
+def _album_html(ns: list[int]) -> str:
+    items = "".join(
+        f'<li class="album__list-item js_album_item" data-msgid="{wechat_ids(n)["mid"]}" data-itemidx="1" '
+        f'data-link="{wechat_long_url(n, scheme="http").replace("&", "&amp;")}" data-title="第{n}篇">'
+        f'<span class="js_article_create_time">{1717200000 - n}</span></li>'
+        for n in ns
+    )
+    return (
+        f'<html><body><div class="album js_album_container"><ul class="album__list js_album_list">{items}</ul></div>'
+        f"<script>var PAGE_MID='mmbizwap:pages/album.html'; var biz = '{BIZ}'; var album_id = '42';</script>"
+        "</body></html>"
+    )
+
+
+def _album_json(ns: list[int]) -> dict[str, object]:
+    return {
+        "base_resp": {"ret": 0},
+        "getalbum_resp": {
+            "article_list": [
+                {
+                    "url": wechat_long_url(n, scheme="http"),
+                    "title": f"第{n}篇",
+                    "create_time": str(1717200000 - n),
+                    "msgid": wechat_ids(n)["mid"],
+                    "itemidx": "1",
+                }
+                for n in ns
+            ],
+            "continue_flag": "0",
+        },
+    }
+
+
+def _wechat_by_query(request: Recorded) -> Reply:
+    """Any long WeChat link: the page whose ids the query names."""
+    query = parse_qs(urlsplit(request.path).query)
+    n = int(query["mid"][0]) - 2650000000
+    return Reply.html(wechat_page(n))
+
+
+def _qq_feed(items: list[int]) -> list[dict[str, object]]:
+    return [
+        {"id": qq_id(n), "title": f"腾讯新闻第{n}条", "articletype": "0", "publish_time": "2025-02-07 18:39:14",
+         "link_info": {"url": f"https://news.qq.com/rain/a/{qq_id(n)}"}}
+        for n in items
+    ]  # fmt: skip
+
+
+def serve_all_sources(env: Env) -> None:
+    s = env.server
+    s.route("feeds.example.com", "/wx.xml", _rss([f"https://{WX}/s/feed1", f"https://{WX}/s/feed2"]))
+    s.route(WX, "/s/feed1", Reply.html(wechat_page(1)))
+    s.route(WX, "/s/feed2", Reply.html(wechat_page(2)))
+    s.route(WX, "/s", _wechat_by_query)
+
+    def album(request: Recorded) -> Reply:
+        if "f=json" in request.path:
+            return Reply.json(_album_json([5]))
+        return Reply.html(_album_html([3, 4]))
+
+    s.route(WX, "/mp/appmsgalbum", album)
+
+    def channel(request: Recorded) -> Reply:
+        body = request.json()
+        data = _qq_feed([1, 2]) if body.get("flush_num") in (1, "1", None) else []
+        return Reply.json({"code": 0, "msg": "success", "data": data})
+
+    s.route("i.news.qq.com", "/web_feed/getPCList", channel)
+    hot = [{"id": "TIP1", "articletype": "560", "title": "header"}] + [
+        {"id": qq_id(n), "articletype": "0", "title": f"热点{n}", "url": f"https://view.inews.qq.com/a/{qq_id(n)}"}
+        for n in (2, 3)
+    ]
+    s.route("r.inews.qq.com", "/gw/event/hot_ranking_list", Reply.json({"ret": 0, "idlist": [{"newslist": hot}]}))
+    index = (
+        '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<sitemap><loc>https://news.qq.com/sitemap/a.xml</loc></sitemap></sitemapindex>"
+    )
+    urlset = (
+        '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(f"<url><loc>https://news.qq.com/rain/a/{qq_id(n)}</loc></url>" for n in (3, 4))
+        + "</urlset>"
+    )
+    s.route(QQ, "/sitemap/index.xml", Reply(200, index.encode(), {"Content-Type": "application/xml"}))
+    s.route(QQ, "/sitemap/a.xml", Reply(200, urlset.encode(), {"Content-Type": "application/xml"}))
+    for n in range(1, 6):
+        s.route(QQ, f"/rain/a/{qq_id(n)}", Reply.html(qq_page(n)))
+    (env.path / "urls.txt").write_text(
+        f"# backlog\n{wechat_long_url(6)}\n\nhttps://new.qq.com/rain/a/{qq_id(5)}?from=share\n", encoding="utf-8"
+    )
+
+
+def article_fetches(env: Env) -> int:
+    wx = [r for r in env.server.requests_to(WX) if r.path.startswith("/s")]
+    qq = [r for r in env.server.requests_to(QQ) if r.path.startswith("/rain/a/")]
+    return len(wx) + len(qq)
+
+
+def test_crawl_every_source_kind_then_a_second_run_fetches_no_article(env: Env) -> None:
+    serve_all_sources(env)
+    env.write_config(sources=SOURCES)
+    first = env.run("crawl")
+    assert first.code == 0, first.out + first.err
+    assert first.out.strip() == "" and first.err.strip() == ""  # quiet for cron when all is well
+    rows = dict(env.sql("select source, count(*) from articles group by source"))
+    assert rows == {"wechat": 6, "qq": 5}
+    # hot and sitemap repeat channel items: each article fetched once in the run
+    assert article_fetches(env) == 11
+    assert len(env.server.requests_to("i.news.qq.com")) >= 1
+    post = env.server.requests_to("i.news.qq.com")[0]
+    assert post.method == "POST" and post.json()["channel_id"] == "news_news_tech"
+
+    before = article_fetches(env)
+    second = env.run("crawl", "-v")
+    assert second.code == 0, second.out + second.err
+    assert article_fetches(env) == before  # idempotent: nothing fetched again
+    assert "0 stored" in second.out + second.err
+    assert env.count("articles") == 11
+    stats = env.run("stats", "--json")
+    assert stats.code == 0, stats.err
+    assert "backlog" in stats.out and "wechat" in stats.out
+
+
+def test_named_sources_only(env: Env) -> None:
+    serve_all_sources(env)
+    env.write_config(sources=SOURCES)
+    result = env.run("crawl", "hot")
+    assert result.code == 0, result.out + result.err
+    assert env.count("articles") == 2
+    assert env.server.requests_to("feeds.example.com") == []
+    unknown = env.run("crawl", "nope")
+    assert unknown.code == 2 and "nope" in unknown.err
+
+
+def test_a_failing_source_does_not_stop_the_others(env: Env) -> None:
+    serve_all_sources(env)
+    env.server.route("feeds.example.com", "/wx.xml", Reply(404, b"gone"))
+    env.write_config(sources=SOURCES)
+    result = env.run("crawl")
+    assert result.code == 1
+    assert "feed" in result.err and "failed" in result.err
+    assert env.count("articles") == 9  # all but the feed's two
+
+
+def test_a_host_sending_verification_pages_is_paused_and_others_go_on(env: Env) -> None:
+    serve_all_sources(env)
+    env.server.route(WX, "/s/feed1", Reply.verification())
+    env.write_config(sources=SOURCES)
+    result = env.run("crawl")
+    text = result.out + result.err
+    assert "paused" in text and WX in text, text
+    assert dict(env.sql("select source, count(*) from articles group by source")) == {"qq": 5}
+    # after the verification page no further WeChat article was requested in that run
+    assert len([r for r in env.server.requests_to(WX) if r.path.startswith("/s")]) == 1
+
+
+def test_second_crawl_exits_75_while_the_first_holds_the_lock(env: Env) -> None:
+    env.server.route("feeds.example.com", "/slow.xml", Reply.stalled(6))
+    env.write_config(
+        sources='[[sources]]\nname = "slow"\nkind = "feed"\nurl = "https://feeds.example.com/slow.xml"\n', timeout=10
+    )
+    first = env.popen("crawl")
+    try:
+        deadline = time.monotonic() + 20
+        while not env.server.requests_to("feeds.example.com") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        start = time.monotonic()
+        second = env.run("crawl")
+        took = time.monotonic() - start
+        assert second.code == 75, second.out + second.err
+        assert str(first.pid) in second.err
+        assert took < 10
+    finally:
+        first.kill()
+        first.wait(timeout=10)
+    # a lock left by a dead process is taken over
+    (env.path / "jianbao.db.lock").write_text("999999\n")
+    serve_all_sources(env)
+    env.write_config(sources=SOURCES)
+    assert env.run("crawl", "hot").code == 0
+
+
+def test_sigterm_stops_after_the_current_article_and_the_next_run_resumes(env: Env) -> None:
+    n_articles = 20
+    for n in range(n_articles):
+        env.server.route(WX, f"/s/t{n}", Reply.html(wechat_page(200 + n)))
+    (env.path / "urls.txt").write_text("\n".join(f"https://{WX}/s/t{n}" for n in range(n_articles)))
+    env.write_config(sources='[[sources]]\nname = "backlog"\nkind = "urls"\npath = "urls.txt"\n', wechat=0.3)
+    proc = env.popen("crawl")
+    deadline = time.monotonic() + 30
+    while env.count_safe("articles") < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=15)
+    stored = env.count("articles")
+    assert 3 <= stored < n_articles
+    assert proc.returncode == 1 and "stopped" in err
+    assert env.sql("pragma integrity_check") == [("ok",)]
+    result = env.run("crawl")
+    assert result.code == 0, result.out + result.err
+    assert env.count("articles") == n_articles
+    # resumed, not restarted: each article page was fetched once in all
+    assert len([r for r in env.server.requests_to(WX) if r.path.startswith("/s/t")]) == n_articles
+
+
+def test_stats_reports_sources_and_failures(env: Env) -> None:
+    serve_all_sources(env)
+    env.server.route(QQ, f"/rain/a/{qq_id(4)}", Reply(404, b"gone"))
+    env.write_config(sources=SOURCES)
+    assert env.run("crawl").code == 1
+    result = env.run("stats", "--json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    text = json.dumps(data, ensure_ascii=False)
+    assert "sitemap" in text and "404" in text
