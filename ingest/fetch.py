@@ -223,18 +223,15 @@ class Fetcher:
     def is_paused(self, host: str) -> bool:
         return self._paused_until.get(host.lower().rstrip("."), -math.inf) > self._clock()
 
-    def cool_down(self, host: str) -> float:
-        """Pause ``host`` after a verification page: ``http.cooldown`` seconds, doubled at each strike.
+    def _cool_down(self, host: str) -> None:
+        """Pause ``host`` after a redirect to WeChat's captcha: ``http.cooldown`` s, doubled per strike.
 
-        The fetcher calls this on a redirect to WeChat's captcha; the crawler calls it when a parser
-        recognises a verification page served with status 200. Returns the pause length.
+        In memory, for this run; the crawl pipeline keeps its own persisted strikes and may extend this.
         """
         host = host.lower().rstrip(".")
         strikes = self._strikes.get(host, 0)
         self._strikes[host] = strikes + 1
-        seconds = self._http.cooldown * 2.0 ** min(strikes, 30)
-        self.pause_host(host, seconds)
-        return seconds
+        self.pause_host(host, self._http.cooldown * 2.0 ** min(strikes, 30))
 
     def _refuse_if_paused(self, host: str, url: str) -> None:
         if self.is_paused(host):
@@ -332,7 +329,7 @@ class Fetcher:
             if target.scheme not in ("http", "https") or not target.host:
                 raise PermanentFetchError(f"redirect to an unusable URL {location!r}", url=url, status=hop.status)
             if any(marker in target.path for marker in VERIFY_MARKERS):
-                self.cool_down(_host_of(current))
+                self._cool_down(_host_of(current))
                 raise Blocked("verification", url=url, status=hop.status)
             if hop.status == 303 or (hop.status in (301, 302) and method == "POST"):
                 # what browsers do: the body is not re-sent to the new place
