@@ -190,7 +190,7 @@ def build_config(data: dict[str, Any], *, path: str | None = None, base_dir: Pat
     names = [s.name for s in sources]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ConfigError(f"duplicate source name {dupes[0]!r}", path=path, key="sources")
+        raise ConfigError(f"duplicate name {dupes[0]!r} in sources", path=path, key="sources")
 
     return Config(
         db=db,
