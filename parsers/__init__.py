@@ -9,7 +9,7 @@ No network, no database, no clock: the same input always gives the same Article.
 from __future__ import annotations
 
 from parsers.article import KINDS, SHANGHAI, SOURCES, Article
-from parsers.decode import decode_html
+from parsers.decode import decode_html, sniff_utf8
 from parsers.errors import NOT_ARTICLE_REASONS, InvalidURL, JianbaoError, NotAnArticle, ParseError
 from parsers.urls import canonical_url, site_of
 
@@ -37,6 +37,11 @@ def parse(page: bytes | str, url: str, *, content_type: str | None = None) -> Ar
     InvalidURL when ``url`` is not http(s).
     """
     site = site_of(url)
+    if site == "wechat" and isinstance(page, bytes) and sniff_utf8(page, content_type=content_type):
+        from parsers.wechat import parse_wechat
+
+        # WeChat serves UTF-8: lexbor reads the bytes directly, and a 3 MB page is never decoded whole
+        return parse_wechat(page, url)
     html = decode_html(page, content_type=content_type, name=url)
     if not html[:4096].strip() and not html.strip():
         raise ParseError("empty page", url=url)

@@ -11,6 +11,7 @@ Selectors and markers are data at the top of the module; the functions below onl
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -182,39 +183,30 @@ def _find_key(text: str, needle: str, start: int = 0) -> Iterator[int]:
 class _Scripts:
     """The page's inline scripts, split once: small data scripts, and the ``cgiDataNew`` literal."""
 
-    def __init__(self, html: str) -> None:
+    def __init__(self, tree: LexborHTMLParser) -> None:
+        # from the DOM, not the page text: a bytes page is never decoded whole, and script text is
+        # raw (no entities), so the data reads the same
         small: list[str] = []
         self.cgi = ""
         legacy = ""
-        i = 0
-        while True:
-            a = html.find("<script", i)
-            if a == -1:
-                break
-            b = html.find(">", a)
-            if b == -1:
-                break
-            c = html.find("</script", b)
-            if c == -1:
-                c = len(html)
-            i = c + 8
-            head = html[a:b]
-            if " src=" in head or "text/html" in head:
+        for node in tree.css("script"):
+            attrs = node.attributes
+            if "src" in attrs or "text/html" in (attrs.get("type") or ""):
                 continue
+            body = node.text(deep=True)
             if not self.cgi:
                 # the literal opens its script (offset ~450): look only at the head of each one
-                cgi_at = self._literal_start(html, "cgiDataNew", b + 1, min(c, b + _CGI_WINDOW))
+                cgi_at = self._literal_start(body, "cgiDataNew", min(len(body), _CGI_WINDOW))
                 if cgi_at != -1:
-                    self.cgi = html[cgi_at:c]
+                    self.cgi = body[cgi_at:]
                 elif not legacy:
                     # 2021-2024 share pages, and status pages, name theirs cgiData
-                    cgi_at = self._literal_start(html, "cgiData", b + 1, min(c, b + _CGI_WINDOW))
+                    cgi_at = self._literal_start(body, "cgiData", min(len(body), _CGI_WINDOW))
                     if cgi_at != -1:
-                        legacy = html[cgi_at:c]
-            if c - b > _BIG_SCRIPT:
+                        legacy = body[cgi_at:]
+            if len(body) >= _BIG_SCRIPT:
                 continue
-            body = html[b + 1 : c]
-            if c - b > 20_000 and any(m in body[:400] for m in _BUNDLE_MARKERS):
+            if len(body) >= 20_000 and any(m in body[:400] for m in _BUNDLE_MARKERS):
                 continue
             small.append(body)
         self.js = "\n".join(small)
@@ -224,17 +216,17 @@ class _Scripts:
         self._vars: dict[tuple[str, tuple[str, ...]], str | None] = {}
 
     @staticmethod
-    def _literal_start(html: str, name: str, start: int, end: int) -> int:
-        """Where the object literal assigned to ``name`` (``window.name = {``) opens, or -1."""
-        j = html.find(name, start, end)
+    def _literal_start(js: str, name: str, end: int) -> int:
+        """Where the object literal assigned to ``name`` (``window.name = {``) opens in ``js[:end]``, or -1."""
+        j = js.find(name, 0, end)
         while j != -1:
             k = j + len(name)
-            while k < end and html[k] in " \t\r\n=":
+            while k < end and js[k] in " \t\r\n=":
                 k += 1
-            owner_ok = html[j - 7 : j] == "window." or not _IDENT.match(html[j - 1])
-            if owner_ok and k < end and html[k] == "{" and "=" in html[j:k]:
+            owner_ok = j == 0 or js[max(0, j - 7) : j] == "window." or not _IDENT.match(js[j - 1])
+            if owner_ok and k < end and js[k] == "{" and "=" in js[j:k]:
                 return k
-            j = html.find(name, j + 1, end)
+            j = js.find(name, j + 1, end)
         return -1
 
     def var(self, name: str, prefixes: tuple[str, ...] = ("var ", "window.")) -> str | None:
@@ -347,10 +339,10 @@ def _paragraphs_html(text: str) -> str:
 class _Page:
     """One parsed page: the DOM, its meta tags and its data scripts."""
 
-    def __init__(self, html: str, url: str) -> None:
+    def __init__(self, page: str | bytes, url: str) -> None:
         self.url = url
-        self.tree = LexborHTMLParser(html)
-        self.scripts = _Scripts(html)
+        self.tree = LexborHTMLParser(page)
+        self.scripts = _Scripts(self.tree)
         self.meta: dict[str, str] = {}
         scope = self.tree.head or self.tree.root
         for m in scope.css("meta") if scope is not None else ():
@@ -827,16 +819,26 @@ def _drop_furniture_texts(body: LexborNode) -> None:
 # --- entry point --------------------------------------------------------------------------------
 
 
-def _check_readable(html: str, url: str) -> None:
-    if not isinstance(html, str):
+def _head(page: str | bytes, size: int) -> str:
+    """The first ``size`` characters; bytes are read as UTF-8, like the DOM parser reads them."""
+    if isinstance(page, str):
+        return page[:size]
+    # final=False: a character cut at the sample's end is left out rather than replaced
+    text, _ = codecs.utf_8_decode(page[: size * 4], "replace", False)
+    return text[:size]
+
+
+def _check_readable(page: str | bytes, url: str) -> None:
+    if not isinstance(page, str | bytes):
         raise ParseError("not text", url=url)
-    head = html[:2048].lstrip("\ufeff \t\r\n")
+    head = _head(page, 2048).lstrip("\ufeff \t\r\n")
     if not head:
         raise ParseError("empty page", url=url)
     if sum(1 for c in head[:1024] if ord(c) < 32 and c not in "\t\r\n\f") > 2:
         raise ParseError("binary data, not a web page", url=url)
     if head[0] in "{[":
-        if "article_list" in html[:20_000] or "getalbum" in html[:20_000]:
+        start = _head(page, 20_000)
+        if "article_list" in start or "getalbum" in start:
             raise NotAnArticle("not-article", url=url, detail="album list API response")
         raise ParseError("JSON, not a web page", url=url)
     if "<" not in head:
@@ -849,8 +851,12 @@ def _article_url(ids: dict[str, str], url: str) -> str:
     return canonical_url(url)
 
 
-def parse_wechat(html: str, url: str) -> Article:
-    """Parse one WeChat page. Raises NotAnArticle for status pages and ParseError for garbage."""
+def parse_wechat(html: str | bytes, url: str) -> Article:
+    """Parse one WeChat page. Raises NotAnArticle for status pages and ParseError for garbage.
+
+    ``html`` is text, or the page's bytes read as UTF-8 (what WeChat serves; see
+    :func:`parsers.decode.sniff_utf8`): invalid sequences become U+FFFD, as in a browser.
+    """
     _check_readable(html, url)
     page = _Page(html, url)
     status = page.status()

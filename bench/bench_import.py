@@ -1,0 +1,99 @@
+"""Import throughput and peak memory, against parse-only throughput on the same pages.
+
+Run by hand:  .venv/bin/python bench/bench_import.py [--pages 2000] [--pad-kb 300]
+
+Serves N generated article pages (WeChat and qq.com shapes, each padded with inline script to the size
+of a real page) from a loopback HTTPS proxy, runs the installed `jianbao import -f LIST` with
+politeness 0 into a fresh database, and reports pages/s and the import process's peak RSS. Then times
+parsers.parse over the same page bytes in this process.
+Targets (issue 3): import >= half the parse-only throughput; peak memory < 300 MB for 2,000 pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from parsers import parse  # noqa: E402
+from tests.conftest import jianbao_command  # noqa: E402
+from tests.localserver import LocalServer, Reply  # noqa: E402
+from tests.pages import qq_id, qq_page, wechat_page  # noqa: E402
+
+CONFIG = """
+db = "bench.db"
+[http]
+concurrency = 8
+retries = 1
+[politeness]
+"mp.weixin.qq.com" = 0
+"qq.com" = 0
+default = 0
+"""
+
+
+def padded(page: str, pad_kb: int, n: int) -> bytes:
+    # real pages are mostly inline script; vary it per page so compression sees realistic input
+    filler = "".join(
+        f"var x{n}_{i} = '{(n * 7919 + i) % 100003:05d}' + 'jianbao';\n" for i in range(pad_kb * 1024 // 36)
+    )
+    return page.replace("</head>", f"<script>{filler}</script></head>", 1).encode("utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=2000)
+    ap.add_argument("--pad-kb", type=int, default=300)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, LocalServer(Path(tmp), lifetime=3600) as server:
+        work = Path(tmp)
+        pages: list[tuple[str, bytes]] = []
+        for n in range(args.pages):
+            if n % 2:
+                url, body = f"https://news.qq.com/rain/a/{qq_id(n)}", padded(qq_page(n), args.pad_kb, n)
+                server.route(
+                    "news.qq.com", f"/rain/a/{qq_id(n)}", Reply(200, body, {"Content-Type": "text/html; charset=utf-8"})
+                )
+            else:
+                url, body = f"https://mp.weixin.qq.com/s/b{n}", padded(wechat_page(n, images=20), args.pad_kb, n)
+                server.route(
+                    "mp.weixin.qq.com", f"/s/b{n}", Reply(200, body, {"Content-Type": "text/html; charset=utf-8"})
+                )
+            pages.append((url, body))
+        total_mb = sum(len(b) for _, b in pages) / 1e6
+        (work / "config.toml").write_text(CONFIG, encoding="utf-8")
+        (work / "urls.txt").write_text("\n".join(u for u, _ in pages), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")} | server.env
+
+        start = time.perf_counter()
+        proc = subprocess.Popen([*jianbao_command(), "import", "-f", "urls.txt"], cwd=work, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        peak_mb = usage.ru_maxrss / 1024
+        db_mb = (work / "bench.db").stat().st_size / 1e6
+
+        start = time.perf_counter()
+        for url, body in pages:
+            parse(body, url)
+        parse_s = time.perf_counter() - start
+
+    print(f"{args.pages} pages, {total_mb:.0f} MB served over loopback HTTPS (proxy), exit {code}")
+    print(
+        f"  import      {elapsed:7.2f} s  {args.pages / elapsed:7.1f} pages/s  peak RSS {peak_mb:.0f} MB (target < 300)"
+    )
+    print(f"  parse only  {parse_s:7.2f} s  {args.pages / parse_s:7.1f} pages/s")
+    print(f"  import / parse-only throughput: {parse_s / elapsed:.2f} (target >= 0.5)")
+    print(f"  database {db_mb:.0f} MB ({db_mb / total_mb:.1%} of the pages' size, raw archive included)")
+
+
+if __name__ == "__main__":
+    main()
