@@ -46,11 +46,16 @@ def main() -> None:
         urls = [f"https://news.qq.com/rain/a/20250207A{n:05d}00" for n in range(args.urls)]
         with Store(work / "bench.db") as store, store.transaction():
             for n, url in enumerate(urls):
-                store.save_article(
-                    Article(url=url, source="qq", kind="article", title=f"第{n}条", article_id=url.rsplit("/", 1)[1],
-                            published=datetime(2025, 2, 7, tzinfo=SHANGHAI), body=f"正文{n}，内容各不相同：{n * 7919}。"),
-                    aliases=[url],
-                )  # fmt: skip
+                article = Article(
+                    url=url,
+                    source="qq",
+                    kind="article",
+                    title=f"第{n}条",
+                    article_id=url.rsplit("/", 1)[1],
+                    published=datetime(2025, 2, 7, tzinfo=SHANGHAI),
+                    body=f"正文{n}，内容各不相同：{n * 7919}。",
+                )
+                store.save_article(article, aliases=[url])
         for url in urls:
             server.route("news.qq.com", url.split("news.qq.com", 1)[1], Reply.html("<p>should not be fetched</p>"))
         (work / "config.toml").write_text(CONFIG, encoding="utf-8")
