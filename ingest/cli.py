@@ -469,8 +469,9 @@ class _Progress:
 
 @cli.command("crawl")
 @click.argument("sources", nargs=-1)
+@click.option("-v", "--verbose", count=True, help="A line per article and the summary (also as a global option).")
 @pass_ctx
-def crawl_cmd(ctx: Context, sources: tuple[str, ...]) -> None:
+def crawl_cmd(ctx: Context, sources: tuple[str, ...], verbose: int) -> None:
     """Check the sources in config.toml (all, or those named) and store what is new.
 
     Example: jianbao crawl ; jianbao crawl tech ruanyf -v
@@ -498,6 +499,7 @@ def crawl_cmd(ctx: Context, sources: tuple[str, ...]) -> None:
         lock.acquire()
     except CrawlLocked as exc:
         fail(str(exc), EXIT_LOCKED)
+    ctx.verbose += verbose
     progress = _Progress(ctx.verbose)
     try:
         with ctx.store() as store:

@@ -157,7 +157,8 @@ class Importer:
         if self.host_paused(host):
             return _record(self.store, key, Outcome(name, "blocked", f"{host} cooling down after a verification page"))
         try:
-            page = await self.fetcher.fetch(url)
+            # the canonical form: one address per article, no tracking parameters sent back
+            page = await self.fetcher.fetch(key)
         except Blocked as exc:
             self._cool_down(host)
             return _record(self.store, key, Outcome(name, "blocked", exc.reason), status=exc.status)

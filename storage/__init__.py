@@ -1,0 +1,34 @@
+"""SQLite storage: articles, their URLs, full-text search, duplicates, the raw page archive and logs.
+
+Knows SQLite (through sqlite-utils) and :class:`parsers.article.Article`, nothing about HTTP. The schema
+is documented in :mod:`storage.schema`.
+"""
+
+from storage.errors import NoArticle, StorageError
+from storage.schema import SCHEMA_VERSION
+from storage.store import (
+    FETCH_OUTCOMES,
+    ArchivedPage,
+    CrawlRecord,
+    FetchRecord,
+    Saved,
+    SearchHit,
+    Stats,
+    Store,
+    StoredArticle,
+)
+
+__all__ = [
+    "FETCH_OUTCOMES",
+    "SCHEMA_VERSION",
+    "ArchivedPage",
+    "CrawlRecord",
+    "FetchRecord",
+    "NoArticle",
+    "Saved",
+    "SearchHit",
+    "Stats",
+    "StorageError",
+    "Store",
+    "StoredArticle",
+]

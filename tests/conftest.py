@@ -109,6 +109,14 @@ class Env:
         finally:
             con.close()
 
+    def sql_write(self, query: str, params: tuple[object, ...] = ()) -> None:
+        con = sqlite3.connect(self.db)
+        try:
+            with con:
+                con.execute(query, params)
+        finally:
+            con.close()
+
     def count_safe(self, table: str) -> int:
         """Like count, while another process may still be creating the file or holding a write."""
         try:
