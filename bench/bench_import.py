@@ -3,7 +3,8 @@
 Run by hand:  .venv/bin/python bench/bench_import.py [--pages 2000] [--pad-kb 300]
 
 Serves N generated article pages (WeChat and qq.com shapes, each padded with inline script to the size
-of a real page) from a loopback HTTPS proxy, runs the installed `jianbao import -f LIST` with
+of a real page: a site-wide script shared by every page plus a few KB of its own, as the real sites
+serve them) from a loopback HTTPS proxy, runs the installed `jianbao import -f LIST` with
 politeness 0 into a fresh database, and reports pages/s and the import process's peak RSS. Then times
 parsers.parse over the same page bytes in this process.
 Targets (issue 3): import >= half the parse-only throughput; peak memory < 300 MB for 2,000 pages.

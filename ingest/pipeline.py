@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -235,7 +236,7 @@ class Importer:
         on_outcome: Callable[[Outcome], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> list[Outcome]:
-        """URLs are fetched concurrently (the fetcher spaces each host); files are read in order."""
+        """Files are read in order; URLs are fetched by a few workers per host (see :meth:`import_urls`)."""
         outcomes: list[Outcome] = []
 
         def done(o: Outcome) -> None:
@@ -243,24 +244,50 @@ class Importer:
             if on_outcome:
                 on_outcome(o)
 
-        tasks = []
+        urls: list[str] = []
         for item in inputs:
             if should_stop():
                 break
             if is_url(item):
-                tasks.append(asyncio.create_task(self._guarded(item, done, should_stop)))
+                urls.append(item)
             elif "://" in item or item.startswith(("javascript:", "mailto:", "data:")):
                 done(Outcome(item, "failed", "not an http(s) URL with a host"))
             else:
                 done(self.import_file(item, url=url))
-        if tasks:
-            await asyncio.gather(*tasks)
+        await self.import_urls(urls, on_outcome=done, should_stop=should_stop)
         return outcomes
 
-    async def _guarded(self, url: str, done: Callable[[Outcome], None], should_stop: Callable[[], bool]) -> None:
-        if should_stop():
-            return
-        done(await self.import_url(url))
+    async def import_urls(
+        self,
+        urls: Iterable[str],
+        *,
+        on_outcome: Callable[[Outcome], None],
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """Each host gets its own queue, so qq.com never waits behind WeChat's interval.
+
+        Two workers per host: one fetches while the other parses and saves (the fetcher allows one
+        request in flight per host anyway). A bounded number of hosts run at once, so a page is held
+        in memory only between its fetch and its save: memory stays flat however long the list.
+        """
+        queues: dict[str, deque[str]] = {}
+        for item in urls:
+            try:
+                host = host_of(item)
+            except InvalidURL:
+                host = ""
+            queues.setdefault(host, deque()).append(item)
+        host_slots = asyncio.Semaphore(max(8, 2 * self.config.http.concurrency))
+
+        async def worker(queue: deque[str]) -> None:
+            while queue and not should_stop():
+                on_outcome(await self.import_url(queue.popleft()))
+
+        async def drain(queue: deque[str]) -> None:
+            async with host_slots:
+                await asyncio.gather(worker(queue), worker(queue))
+
+        await asyncio.gather(*(drain(q) for q in queues.values()))
 
 
 def is_url(item: str) -> bool:

@@ -168,6 +168,7 @@ def _bound(value: date | datetime, *, end: bool) -> tuple[str, str]:
 def _filters(
     alias: str,
     *,
+    fts_first: bool = False,
     source: str | None,
     account: str | None,
     since: date | datetime | None,
@@ -175,6 +176,8 @@ def _filters(
 ) -> tuple[str, list[Any]]:
     sql: list[str] = []
     params: list[Any] = []
+    # under a MATCH, a unary plus keeps the planner from walking a column index and probing FTS per row
+    alias = f"+{alias}" if fts_first else alias
     if source is not None:
         sql.append(f"{alias}.source = ?")
         params.append(source)
@@ -559,16 +562,18 @@ class Store:
                     short_words.append(term)
         if not long_words and not short_words:
             return []
-        where, params = _filters("a", source=source, account=account, since=since, until=until)
+        where, params = _filters("a", fts_first=True, source=source, account=account, since=since, until=until)
         grams_match = " AND ".join(fts_phrase(t) if len(t) == 2 else fts_phrase(t) + "*" for t in short_words)
         if long_words:
             trigram_match = " AND ".join(fts_phrase(w) for w in long_words)
             hits = "SELECT a.id, a.duplicate_of, bm25(articles_fts) AS rank FROM articles_fts"
             hits += " JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?"
             hit_params: list[Any] = [trigram_match]
-            if short_words:
-                hits += " AND a.id IN (SELECT rowid FROM articles_grams WHERE articles_grams MATCH ?)"
-                hit_params.append(grams_match)
+            for term in short_words:
+                # checked on the trigram hits only: cheaper than intersecting with every row a common
+                # character has in the bigram index
+                hits += " AND (instr(lower(a.title), ?) OR instr(lower(a.body), ?))"
+                hit_params += [term, term]
         else:
             # detail=none keeps no positions, so no bm25: rank by occurrences (title five times), counted
             # in SQL over the SHORT_CANDIDATES newest matching articles, so a very common character costs

@@ -120,7 +120,7 @@ def test_verification_page_is_never_stored_and_the_host_cools_down(env: Env) -> 
 
 
 def test_politeness_spaces_requests_to_one_host(env: Env) -> None:
-    env.write_config(wechat=0.5, qq=0)
+    env.write_config(wechat=1.0, qq=0)
     urls = [_serve_wechat(env, n) for n in (30, 31, 32)]
     for n in (33, 34):
         env.server.route(QQ, f"/rain/a/{qq_id(n)}", Reply.html(qq_page(n)))
