@@ -182,7 +182,7 @@ def bench_search(store: Store, maker: TextMaker) -> None:
     for label, kwargs in (("+ source filter", {"source": "qq"}), ("+ since filter", {"since": datetime(2024, 6, 1)})):
         q = next(w for w in mid if len(w) >= 3)
         t0 = time.perf_counter()
-        store.search(q, **kwargs)  # type: ignore[arg-type]
+        store.search(q, **kwargs)
         print(f"search {label:28s} {1e3 * (time.perf_counter() - t0):8.1f} ms")
     t0 = time.perf_counter()
     urls = [f"https://news.qq.com/rain/a/2024{n:08d}" for n in range(0, 2000, 2)]
