@@ -76,7 +76,7 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-def parse_day(value: str | None, *, end: bool = False) -> date | None:
+def parse_day(value: str | None) -> date | None:
     if value is None:
         return None
     try:
@@ -85,8 +85,18 @@ def parse_day(value: str | None, *, end: bool = False) -> date | None:
         raise click.BadParameter(f"{value!r} is not a date like 2025-02-07") from None
 
 
-def _day_option(name: str, help_text: str) -> Callable[[Any], Any]:
-    return click.option(name, metavar="YYYY-MM-DD", help=help_text)
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--source, --account, --since, --until: the filters list, search and export share."""
+    for option in reversed(
+        (
+            click.option("--source", type=click.Choice(["wechat", "qq", "web"]), help="Only this source."),
+            click.option("--account", help="Only this WeChat account / qq media."),
+            click.option("--since", metavar="YYYY-MM-DD", help="Published on or after this day."),
+            click.option("--until", metavar="YYYY-MM-DD", help="Published on or before this day."),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -264,10 +274,7 @@ def _list_line(stored: Any) -> str:
 
 
 @cli.command("list")
-@click.option("--source", type=click.Choice(["wechat", "qq", "web"]), help="Only this source.")
-@click.option("--account", help="Only this WeChat account / qq media.")
-@_day_option("--since", "Published on or after this day.")
-@_day_option("--until", "Published on or before this day.")
+@filter_options
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON array.")
 @pass_ctx
@@ -304,10 +311,7 @@ def list_cmd(
 
 @cli.command("search")
 @click.argument("query")
-@click.option("--source", type=click.Choice(["wechat", "qq", "web"]), help="Only this source.")
-@click.option("--account", help="Only this WeChat account / qq media.")
-@_day_option("--since", "Published on or after this day.")
-@_day_option("--until", "Published on or before this day.")
+@filter_options
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON array with snippets.")
 @pass_ctx
@@ -354,10 +358,7 @@ def search_cmd(
 
 @cli.command("export")
 @click.argument("out_dir", metavar="DIR", type=click.Path(file_okay=False))
-@click.option("--source", type=click.Choice(["wechat", "qq", "web"]), help="Only this source.")
-@click.option("--account", help="Only this WeChat account / qq media.")
-@_day_option("--since", "Published on or after this day.")
-@_day_option("--until", "Published on or before this day.")
+@filter_options
 @click.option(
     "--images",
     type=click.Choice(["keep", "download"]),
@@ -549,7 +550,7 @@ def _print_stats(data: dict[str, Any]) -> None:
 
     for key, value in data.items():
         if isinstance(value, dict):
-            section(key.replace("_", " "), list(value.items()), lambda kv: f"{kv[0]}: {kv[1]}")
+            section(key.replace("_", " "), list(value.items()), lambda kv: f"{kv[0] or '(none)'}: {kv[1]}")
         elif isinstance(value, list):
             section(
                 key.replace("_", " "),
