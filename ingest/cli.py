@@ -129,7 +129,7 @@ def parse_cmd(file: str, url: str | None) -> None:
     """
     from parsers import parse, parse_markdown
     from parsers.decode import decode_html
-    from parsers.origin import find_origin_url
+    from parsers.origin import find_origin_url, guess_site_url
     from parsers.urls import canonical_url
 
     try:
@@ -140,9 +140,12 @@ def parse_cmd(file: str, url: str | None) -> None:
         if file.endswith((".md", ".markdown")):
             article = parse_markdown(decode_html(data, name=file), file)
         else:
-            origin = canonical_url(url) if url else find_origin_url(decode_html(data, name=file))
-            if not origin:
-                fail(f"{file}: cannot tell which URL the page came from; pass --url")
+            if url:
+                origin = canonical_url(url)
+            else:
+                text = decode_html(data, name=file)
+                # a status page often records no address: its structure still says whose page it is
+                origin = find_origin_url(text) or guess_site_url(text)
             article = parse(data, origin)
     except NotAnArticle as exc:
         click.echo(f"{file}: not an article: {exc.reason}", err=True)

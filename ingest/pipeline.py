@@ -21,7 +21,7 @@ from parsers import parse, parse_markdown
 from parsers.article import Article
 from parsers.decode import decode_html, looks_binary
 from parsers.errors import InvalidURL, JianbaoError, NotAnArticle, ParseError
-from parsers.origin import find_origin_url
+from parsers.origin import PLACEHOLDER_URLS, find_origin_url, guess_site_url
 from parsers.urls import canonical_url, host_of
 from storage import Store
 
@@ -215,9 +215,14 @@ class Importer:
         if suffix not in HTML_SUFFIXES and "<" not in text[:2000]:
             raise ParseError("neither HTML nor Markdown")
         origin = canonical_url(url) if url else find_origin_url(text)
-        if not origin:
-            raise ParseError("cannot tell which URL the page came from; pass --url")
-        article = parse(data, origin)
+        if origin:
+            article = parse(data, origin)
+        else:
+            # with no recorded address the page's own ids can still identify it; a stand-in URL can not
+            article = parse(data, guess_site_url(text))
+            if article.key == article.url or article.url in PLACEHOLDER_URLS.values():
+                raise ParseError("cannot tell which URL the page came from; pass --url")
+            origin = article.url
         page = Page(
             url=origin,
             final_url=origin,

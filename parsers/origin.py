@@ -51,3 +51,37 @@ def find_origin_url(html: str) -> str | None:
         query = "&".join(f"{k}={v}" for k, v in ids.items())
         return canonical_url(f"https://mp.weixin.qq.com/s?{query}")
     return None
+
+
+# Which parser a page needs when nothing records its address. WeChat pages mention qq.com too, so
+# their markers are tried first; each list is structure the README describes, not article wording.
+SITE_MARKERS = (
+    (
+        "wechat",
+        (
+            "rich_media",
+            "js_content",
+            "PAGE_MID",
+            "mmbizwap",
+            "msg_title",
+            "weui-msg",
+            "mp.weixin.qq.com",
+            "mmbiz.qpic.cn",
+        ),
+    ),
+    ("qq", ("Cnt-Main-Article-QQ", "content-article", "ARTICLE_INFO", "window.DATA", "inews.gtimg.com", ".qq.com")),
+)
+PLACEHOLDER_URLS = {
+    "wechat": "https://mp.weixin.qq.com/s",
+    "qq": "https://news.qq.com/",
+    "web": "https://example.invalid/",
+}
+
+
+def guess_site_url(html: str) -> str:
+    """A stand-in URL of the site family whose structure the page has (for choosing a parser only)."""
+    head = html[:_SCAN_LIMIT]
+    for site, markers in SITE_MARKERS:
+        if any(m in head for m in markers):
+            return PLACEHOLDER_URLS[site]
+    return PLACEHOLDER_URLS["web"]

@@ -110,3 +110,19 @@ def test_parse_command_refuses_status_pages_and_unreadable_input(tmp_path: objec
     assert result.returncode == 2 and "binary" in result.stderr and "Traceback" not in result.stderr
     result = _parse(str(Path(str(tmp_path)) / "missing.html"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_parse_command_needs_no_url_for_pages_whose_structure_says_whose_they_are(tmp_path: object) -> None:
+    from pathlib import Path
+
+    for name, reason in (("deleted-zh.html", "deleted"), ("violation.html", "removed"), ("verify-shell.html", "verification")):
+        page = FIXTURES / "wechat" / name
+        result = _parse(str(page))
+        assert result.returncode == 3, (name, result.stderr)
+        assert result.stderr.strip() == f"{page}: not an article: {reason}"
+    # an article page that records no address but carries its ids still parses
+    bare = Path(str(tmp_path)) / "bare.html"
+    bare.write_text(wechat_page(5).replace('<meta property="og:url"', '<meta property="og:nothing"'), encoding="utf-8")
+    result = _parse(str(bare))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["mid"] == "2650000005"
