@@ -47,7 +47,8 @@ def front_matter(article: Article) -> str:
         *_list("categories", [a.source]),
         *_list("tags", [a.source, a.account or "", a.original_account or ""]),
         *_list("lang", ["zh-CN"]),
-        f"thumbnail: {yaml_quote(a.cover or '')}",
+        # a clipping often names no cover: its first real image serves a theme's card as well
+        f"thumbnail: {yaml_quote(a.cover or (a.images[0] if a.images else ''))}",
         f"author: {yaml_quote(a.author or '')}",
         f"account: {yaml_quote(a.account or '')}",
         f"kind: {yaml_quote(a.kind)}",
