@@ -83,6 +83,9 @@ class Crawler:
         self.store = store
         self.config = config
         self.importer = Importer(store, config, fetcher=fetcher)
+        # discovery asks "is this new?" between writes that run on the importer's store thread: a
+        # connection of its own (WAL readers never wait for the writer) keeps the two apart
+        self.reader = Store(store.path) if store.path != ":memory:" else store
         self.on_outcome = on_outcome
         self.on_error = on_error
         self._stop = False
@@ -99,7 +102,7 @@ class Crawler:
                 keyed[url] = canonical_url(url)
             except InvalidURL:
                 continue
-        known = self.store.seen_urls(set(keyed.values()))
+        known = self.reader.seen_urls(set(keyed.values()))
         return {u for u, k in keyed.items() if k not in known and k not in self._seen_this_run}
 
     async def run_source(self, source: SourceConfig) -> SourceResult:
@@ -128,7 +131,8 @@ class Crawler:
             result.error = f"{type(exc).__name__}: {exc}"
         if result.error and self.on_error:
             self.on_error(source.name, result.error)
-        self.store.save_crawl(
+        await self.importer.run_store(
+            self.store.save_crawl,
             source.name,
             started=started,
             finished=datetime.now(UTC),
@@ -145,6 +149,8 @@ class Crawler:
             results = await asyncio.gather(*(self.run_source(s) for s in sources))
         finally:
             await self.importer.aclose()
+            if self.reader is not self.store:
+                self.reader.close()
         return CrawlSummary(
             sources=list(results),
             elapsed=time.monotonic() - start,

@@ -7,12 +7,15 @@ URL never stops a batch; the CLI decides how to print it and which exit status i
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ingest.config import Config
 from ingest.errors import Blocked, FetchError, PermanentFetchError
@@ -25,6 +28,7 @@ from parsers.origin import PLACEHOLDER_URLS, find_origin_url, guess_site_url
 from parsers.urls import canonical_url, host_of
 from storage import Store
 
+T = TypeVar("T")
 OK_STATUSES = ("stored", "updated", "unchanged")
 # reasons after which a URL is settled: re-fetching a deleted article only annoys the host
 FINAL_REASONS = ("deleted", "removed")
@@ -106,7 +110,12 @@ def _record(store: Store, url: str, outcome: Outcome, *, status: int | None = No
 
 
 class Importer:
-    """Imports URLs and files into one store, sharing a fetcher (and its politeness) across inputs."""
+    """Imports URLs and files into one store, sharing a fetcher (and its politeness) across inputs.
+
+    While URLs are imported, every store call runs on one dedicated thread (:meth:`run_store`): zstd
+    and SQLite release the GIL there, so the event loop keeps fetching while a page is compressed and
+    written, and the store is still used by one thread at a time.
+    """
 
     def __init__(
         self,
@@ -121,30 +130,41 @@ class Importer:
         self.fetcher = fetcher or Fetcher(config)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.blocked_hosts: set[str] = set()
+        self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jianbao-store")
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
+        self._store_thread.shutdown(wait=True)
+
+    async def run_store(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._store_thread, functools.partial(fn, *args, **kwargs))
 
     # --- host cool-down: persisted, so the next cron run also leaves a blocking host alone -------
 
-    def host_paused(self, host: str) -> bool:
+    async def host_paused(self, host: str) -> bool:
         if host in self.blocked_hosts or self.fetcher.is_paused(host):
             return True
-        until, _ = self.store.host_cooldown(host)
+        until, _ = await self.run_store(self.store.host_cooldown, host)
         return until is not None and until > self.clock()
 
-    def _cool_down(self, host: str) -> None:
+    def _save_cool_down(self, host: str) -> None:
         _, strikes = self.store.host_cooldown(host)
         strikes += 1
         seconds = min(self.config.http.cooldown * 2 ** (strikes - 1), COOLDOWN_MAX)
         self.store.save_host_cooldown(host, until=self.clock() + timedelta(seconds=seconds), strikes=strikes)
+
+    async def _blocked(self, host: str, key: str, outcome: Outcome, *, status: int | None) -> Outcome:
         self.blocked_hosts.add(host)
         self.fetcher.pause_host(host)
+        await self.run_store(self._save_cool_down, host)
+        return await self.run_store(_record, self.store, key, outcome, status=status)
 
-    def _host_answered(self, host: str) -> None:
+    def _save_answered(self, host: str, article: Article, *, name: str, key: str, page: Page) -> Outcome:
         until, strikes = self.store.host_cooldown(host)
         if strikes or until:
             self.store.save_host_cooldown(host, until=None, strikes=0)
+        return _save(self.store, article, input_name=name, aliases=(key, page.final_url), page=page, page_key=key)
 
     # --- inputs ---------------------------------------------------------------------------------
 
@@ -155,32 +175,38 @@ class Importer:
             host = host_of(url)
         except InvalidURL as exc:
             return Outcome(name, "failed", exc.reason)
-        if self.host_paused(host):
-            return _record(self.store, key, Outcome(name, "blocked", f"{host} cooling down after a verification page"))
+        if await self.host_paused(host):
+            outcome = Outcome(name, "blocked", f"{host} cooling down after a verification page")
+            return await self.run_store(_record, self.store, key, outcome)
         try:
             # the canonical form: one address per article, no tracking parameters sent back
             page = await self.fetcher.fetch(key)
         except Blocked as exc:
-            self._cool_down(host)
-            return _record(self.store, key, Outcome(name, "blocked", exc.reason), status=exc.status)
+            return await self._blocked(host, key, Outcome(name, "blocked", exc.reason), status=exc.status)
         except PermanentFetchError as exc:
-            if exc.reason == "deleted":
-                return _record(self.store, key, Outcome(name, "not-article", "deleted"), status=exc.status)
-            return _record(self.store, key, Outcome(name, "failed", exc.reason), status=exc.status)
+            outcome = (
+                Outcome(name, "not-article", "deleted")
+                if exc.reason == "deleted"
+                else Outcome(name, "failed", exc.reason)
+            )
+            return await self.run_store(_record, self.store, key, outcome, status=exc.status)
         except FetchError as exc:
-            return _record(self.store, key, Outcome(name, "failed", exc.reason), status=exc.status)
+            return await self.run_store(
+                _record, self.store, key, Outcome(name, "failed", exc.reason), status=exc.status
+            )
         # parsing is CPU-bound: off the event loop, so other hosts' fetches keep flowing
         try:
             article = await asyncio.to_thread(parse, page.content, page.final_url, content_type=page.content_type)
         except NotAnArticle as exc:
             if exc.reason == "verification":
-                self._cool_down(host)
-                return _record(self.store, key, Outcome(name, "blocked", "verification page"), status=page.status)
-            return _record(self.store, key, Outcome(name, "not-article", exc.reason), status=page.status)
+                return await self._blocked(host, key, Outcome(name, "blocked", "verification page"), status=page.status)
+            outcome = Outcome(name, "not-article", exc.reason)
+            return await self.run_store(_record, self.store, key, outcome, status=page.status)
         except JianbaoError as exc:
-            return _record(self.store, key, Outcome(name, "failed", exc.reason), status=page.status)
-        self._host_answered(host)
-        return _save(self.store, article, input_name=name, aliases=(key, page.final_url), page=page, page_key=key)
+            return await self.run_store(
+                _record, self.store, key, Outcome(name, "failed", exc.reason), status=page.status
+            )
+        return await self.run_store(self._save_answered, host, article, name=name, key=key, page=page)
 
     def import_file(self, path: str | Path, *, url: str | None = None) -> Outcome:
         p = Path(path)

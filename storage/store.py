@@ -253,11 +253,15 @@ class Store:
                 self.path = (listed[2] if listed else "") or ":memory:"
             else:
                 self.path = os.fspath(path)
+                # check_same_thread=False: the importer hands all writes to one dedicated thread so
+                # compression and SQLite (both GIL-free) overlap its network I/O; one thread at a time
+                # uses a Store, never two at once (transaction() keys on conn.in_transaction)
                 if self.path == ":memory:":
-                    self.db = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None))
+                    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
                 else:
                     # sqlite3.connect creates missing files but not missing folders
-                    self.db = sqlite_utils.Database(sqlite3.connect(self.path, isolation_level=None))
+                    conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self.db = sqlite_utils.Database(conn)
             conn = self.db.conn
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout = 5000")
