@@ -45,7 +45,7 @@ def front_matter(article: Article) -> str:
         f"url: {yaml_quote(a.url)}",
         f"summary: {yaml_quote(a.summary)}",
         *_list("categories", [a.source]),
-        *_list("tags", [a.source, a.account or "", a.original_account or ""]),
+        *_list("tags", [a.source, a.account or "", a.original_account or "", *a.tags]),
         *_list("lang", ["zh-CN"]),
         # a clipping often names no cover: its first real image serves a theme's card as well
         f"thumbnail: {yaml_quote(a.cover or (a.images[0] if a.images else ''))}",

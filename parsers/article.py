@@ -29,6 +29,7 @@ class Article:
     cover: str | None = None
     images: tuple[str, ...] = ()
     body: str = ""
+    tags: tuple[str, ...] = ()  # the source's own keywords (qq tags, a clipping's tags)
     # the source's own ids
     biz: str | None = None
     mid: str | None = None
@@ -75,6 +76,7 @@ class Article:
         kwargs = {k: v for k, v in data.items() if k in names}
         if isinstance(kwargs.get("published"), str):
             kwargs["published"] = datetime.fromisoformat(kwargs["published"])
-        if kwargs.get("images") is not None:
-            kwargs["images"] = tuple(kwargs["images"])
+        for name in ("images", "tags"):
+            if kwargs.get(name) is not None:
+                kwargs[name] = tuple(kwargs[name])
         return cls(**kwargs)

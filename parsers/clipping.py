@@ -68,6 +68,11 @@ _DATE_FORMATS = (
 )
 
 
+def _keywords(value: object) -> list[str]:
+    items = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+    return [normalize_text(str(v)) for v in items if v is not None and normalize_text(str(v))]
+
+
 def parse_markdown(text: str, path: str) -> Article:
     """A clipping as an Article; ``path`` only names the input in errors.
 
@@ -93,18 +98,23 @@ def parse_markdown(text: str, path: str) -> Article:
     site = site_of(url)
     ids = wechat_ids(url) if site == "wechat" else {}
     cover = _first_str(meta, COVER_KEYS)
+    author, account = _names(meta, AUTHOR_KEYS), _names(meta, ACCOUNT_KEYS)
+    # an export writes source and account into tags; reading them back as keywords would double them
+    not_keywords = {site, "qq", "wechat", "web", account or "", author or ""}
+    tags = tuple(t for t in dict.fromkeys(_keywords(meta.get("tags"))) if t not in not_keywords)
     return Article(
         url=url,
         source=site,
         kind="article",
         title=_title(meta, body),
         published=_published(meta, path),
-        author=_names(meta, AUTHOR_KEYS),
-        account=_names(meta, ACCOUNT_KEYS),
+        author=author,
+        account=account,
         summary=normalize_text(_first_str(meta, SUMMARY_KEYS) or ""),
         cover=clean_image_url(cover, url) if cover else None,
         images=images,
         body=body,
+        tags=tags,
         biz=ids.get("__biz"),
         mid=ids.get("mid"),
         idx=ids.get("idx"),

@@ -132,6 +132,21 @@ def parse_qq(html: str, url: str) -> Article:
 # --- the three layouts -------------------------------------------------------------------------
 
 
+def _tags(data: dict[str, Any]) -> tuple[str, ...]:
+    """``tags`` as plain strings or as objects naming the word (``tag_word``, ``name``, ``word``)."""
+    raw = data.get("tags") or data.get("tag") or []
+    if isinstance(raw, str):
+        raw = re.split(r"[,;，；\s]+", raw)
+    out: list[str] = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict):
+            item = item.get("tag_word") or item.get("name") or item.get("word") or item.get("tag") or ""
+        word = normalize_text(str(item))
+        if word and word not in out:
+            out.append(word)
+    return tuple(out)
+
+
 def _parse_rain(tree: LexborHTMLParser, data: dict[str, Any], url: str) -> Article:
     content = _rain_content(data) or ""
     attrs = data.get("originAttribute")
@@ -156,6 +171,7 @@ def _parse_rain(tree: LexborHTMLParser, data: dict[str, Any], url: str) -> Artic
         cover=cover or (rendered.images[0] if rendered.images else None),
         images=rendered.images,
         body=rendered.markdown,
+        tags=_tags(data),
         article_id=article_id,
     )
 
@@ -184,6 +200,7 @@ def _parse_om(tree: LexborHTMLParser, body: LexborNode, data: dict[str, Any], ur
         cover=rendered.images[0] if rendered.images else (video_covers[0] if video_covers else None),
         images=rendered.images,
         body=markdown,
+        tags=_tags(data),
         article_id=article_id,
     )
 

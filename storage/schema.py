@@ -9,7 +9,7 @@ Tables
 ``articles``         one row per ``Article.key`` (WeChat ``biz:mid:idx``, qq ``article_id``, else canonical URL)
     id INTEGER PK, key TEXT UNIQUE, url, source, kind, title, published (ISO 8601, +08:00), author,
     account, summary, cover, body (Markdown), images (JSON list), biz, mid, idx, sn, article_id,
-    original_account, original_url,
+    original_account, original_url, tags (JSON list: the source's own keywords),
     content_hash  sha256 of the normalised body text (markup, images, whitespace, punctuation removed),
     previous_hash content_hash before the last update,
     simhash       64-bit SimHash of that text as a signed integer; NULL when under 50 characters,
@@ -177,7 +177,12 @@ def grams_of(title: str, body: str) -> str:
     return grams(title) + " \n " + grams(body)
 
 
-MIGRATIONS: list[Migration] = [_v1_core, _v2_search, _v3_duplicates]
+def _v4_tags(db: sqlite_utils.Database) -> None:
+    # the source's own keywords; rows stored before stay untagged until a reparse or re-import
+    db.execute("ALTER TABLE articles ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'")
+
+
+MIGRATIONS: list[Migration] = [_v1_core, _v2_search, _v3_duplicates, _v4_tags]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

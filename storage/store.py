@@ -198,7 +198,7 @@ def _article_values(article: Article) -> list[Any]:
         value = getattr(article, name)
         if name == "published" and value is not None:
             value = value.astimezone(SHANGHAI).isoformat()
-        elif name == "images":
+        elif name in ("images", "tags"):
             value = json.dumps(list(value), ensure_ascii=False)
         values.append(value)
     return values
@@ -206,7 +206,8 @@ def _article_values(article: Article) -> list[Any]:
 
 def _article_from(row: sqlite3.Row) -> Article:
     data = {name: row[name] for name in _ARTICLE_FIELDS}
-    data["images"] = json.loads(data["images"] or "[]")
+    for name in ("images", "tags"):
+        data[name] = json.loads(data[name] or "[]")
     return Article.from_dict(data)
 
 

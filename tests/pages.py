@@ -94,6 +94,7 @@ def qq_page(n: int, *, title: str | None = None, text: str | None = None, media:
         "atype": "0",
         "article_type": "0",
         "shareImg": f"https://inews.gtimg.com/om_ls/cover{n}/0",
+        "tags": [{"tag_id": "1", "tag_word": "剪报"}, "测试"],
         "originContent": {"text": content},
         "originAttribute": {
             "IMG_0": {

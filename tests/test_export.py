@@ -105,3 +105,18 @@ def test_bundle_layout_and_image_rewriting(tmp_path: Path) -> None:
     assert done.path == tmp_path / file_stem(a) / "index.md"
     text = done.path.read_text(encoding="utf-8")
     assert f"![图片]({name})" in text and text.rstrip().endswith(f"[qq]({a.url})")
+
+
+def test_source_tags_travel_from_page_to_store_to_front_matter() -> None:
+    from parsers import parse
+    from storage import Store
+    from tests.pages import qq_id, qq_page
+
+    parsed = parse(qq_page(7).encode(), f"https://news.qq.com/rain/a/{qq_id(7)}")
+    assert parsed.tags == ("剪报", "测试")
+    with Store(":memory:") as store:
+        saved = store.save_article(parsed)
+        stored = store.get_article(saved.id).article
+    assert stored == parsed
+    data = read_front_matter(front_matter(stored))
+    assert data["tags"] == ["qq", "测试媒体", "剪报", "测试"]

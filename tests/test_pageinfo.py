@@ -115,7 +115,11 @@ def test_parse_command_refuses_status_pages_and_unreadable_input(tmp_path: objec
 def test_parse_command_needs_no_url_for_pages_whose_structure_says_whose_they_are(tmp_path: object) -> None:
     from pathlib import Path
 
-    for name, reason in (("deleted-zh.html", "deleted"), ("violation.html", "removed"), ("verify-shell.html", "verification")):
+    for name, reason in (
+        ("deleted-zh.html", "deleted"),
+        ("violation.html", "removed"),
+        ("verify-shell.html", "verification"),
+    ):
         page = FIXTURES / "wechat" / name
         result = _parse(str(page))
         assert result.returncode == 3, (name, result.stderr)

@@ -138,6 +138,14 @@ def test_migrations_bring_an_older_file_up_to_date(tmp_path: Path, start: int) -
     if start >= 2:
         db.execute("INSERT INTO articles_fts (rowid, title, body) VALUES (1, '电动公交', ?)", (BUS,))
         db.execute("INSERT INTO articles_grams (rowid, text) VALUES (1, ?)", (grams_of("电动公交", BUS),))
+    if start >= 3:
+        from storage.text import band_keys
+
+        fp = simhash(text)
+        db.conn.executemany(
+            "INSERT INTO article_bands (band_key, article_id, simhash) VALUES (?, 1, ?)",
+            [(key, to_signed(fp)) for key in band_keys(fp)],
+        )
     db.close()
 
     with Store(path, clock=Clock()) as s:
