@@ -480,6 +480,48 @@ def test_nested_transaction_rolls_back_only_its_part(store: Store) -> None:
     assert store.search("茶园") == []
 
 
+def fts_consistent(store: Store) -> None:
+    # for an external-content table FTS5 compares its index with the text in ``articles``
+    store.db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
+    store.db.execute("INSERT INTO articles_grams (articles_grams) VALUES ('integrity-check')")
+
+
+def test_a_batch_is_searchable_once_committed_with_its_last_versions(store: Store) -> None:
+    with store.transaction():
+        first = store.save_article(qq("20250301A0000100", BUS))
+        store.save_article(qq("20250301A0000100", BUS.replace("柴油车", "燃油车")))  # updated in the same batch
+        with pytest.raises(KeyError), store.transaction():
+            store.save_article(qq("20250301A0000200", TEA))
+            store.save_article(qq("20250301A0000100", LIBRARY))  # and changed again, then rolled back
+            raise KeyError("inner")
+        store.save_article(wechat("1001", LIBRARY))
+        assert store.search("燃油车") == []  # search rows are written at commit
+    assert hit_ids(store, "燃油车") == [first.id] and hit_ids(store, "燃油") == [first.id]
+    assert store.search("柴油车") == [] and store.search("柴油") == []
+    assert store.search("茶园") == [] and store.search("茶") == []
+    assert len(store.search("古籍修复")) == 1
+    fts_consistent(store)
+
+
+def test_updating_a_committed_article_replaces_its_search_rows(store: Store) -> None:
+    saved = store.save_article(qq("20250301A0000100", BUS))
+    with store.transaction():
+        store.save_article(qq("20250301A0000100", TEA))
+        store.save_article(qq("20250301A0000100", LIBRARY))
+    assert store.search("公交") == [] and store.search("茶园") == []
+    assert hit_ids(store, "古籍修复") == [saved.id] and hit_ids(store, "古籍") == [saved.id]
+    fts_consistent(store)
+
+
+def test_a_failed_commit_forgets_the_queued_search_rows(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        store.save_article(qq("20250301A0000100", BUS))
+        raise RuntimeError("before commit")
+    store.save_article(qq("20250301A0000200", TEA))
+    assert store.search("公交") == [] and len(store.search("茶园")) == 1
+    fts_consistent(store)
+
+
 # -- search ------------------------------------------------------------------------------------------
 
 
