@@ -17,6 +17,7 @@ import click
 
 from ingest.config import Config, load_config
 from ingest.errors import ConfigError
+from parsers.article import SHANGHAI
 from parsers.errors import JianbaoError, NotAnArticle
 
 EXIT_OK = 0
@@ -219,6 +220,26 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+def _last_fetch(store: Any, ref: str) -> str:
+    """Why an URL is not stored, from the fetch log: the reader's first question after "no such article"."""
+    from parsers.urls import canonical_url
+
+    if ref.isdigit():
+        return ""
+    try:
+        url = canonical_url(ref)
+    except (JianbaoError, ValueError):
+        return ""
+    attempts = store.fetches(url) or store.fetches(ref)
+    if not attempts:
+        return " (never fetched)"
+    last = attempts[-1]
+    why = last.reason or last.error or (f"HTTP {last.status}" if last.status else "")
+    when = last.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    tries = f", {len(attempts)} attempts" if len(attempts) > 1 else ""
+    return f"; last fetch {when}: {last.outcome}{f' ({why})' if why else ''}{tries}"
+
+
 @cli.command("show")
 @click.argument("ref")
 @click.option("--json", "as_json", is_flag=True, help="The stored record as JSON.")
@@ -236,7 +257,7 @@ def show_cmd(ctx: Context, ref: str, as_json: bool, as_markdown: bool) -> None:
         try:
             stored = store.get_article(int(ref) if ref.isdigit() else ref)
         except NoArticle:
-            fail(f"{ref}: no such article", EXIT_SOME_FAILED)
+            fail(f"{ref}: no such article{_last_fetch(store, ref)}", EXIT_SOME_FAILED)
         except JianbaoError as exc:
             fail(f"{ref}: {exc.reason}", EXIT_SOME_FAILED)
         copies = store.copies_of(stored.id)

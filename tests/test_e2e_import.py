@@ -102,6 +102,12 @@ def test_transient_faults_are_retried_and_permanent_ones_are_not(env: Env) -> No
     assert env.count("articles") == 6
     failed = env.sql("select outcome, status from fetches where url like ?", ("%short15",))
     assert ("failed", 404) in failed
+    # and `show` tells why the URL is missing
+    shown = env.run("show", gone)
+    assert shown.code == 1 and "Traceback" not in shown.err
+    assert f"{gone}: no such article; last fetch " in shown.err and "failed" in shown.err and "404" in shown.err
+    never = env.run("show", "https://mp.weixin.qq.com/s/never")
+    assert never.code == 1 and "never fetched" in never.err
 
 
 def test_verification_page_is_never_stored_and_the_host_cools_down(env: Env) -> None:
