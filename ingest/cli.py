@@ -492,14 +492,28 @@ class _Progress:
             self.width = 0
 
 
+def _print_new(source: str, entry: Any) -> None:
+    when = entry.published.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if entry.published else "-"
+    click.echo(f"[{source}] {when}\t{entry.url}\t{entry.title or ''}".rstrip())
+
+
 @cli.command("crawl")
 @click.argument("sources", nargs=-1)
 @click.option("-v", "--verbose", count=True, help="A line per article and the summary (also as a global option).")
+@click.option(
+    "--dry-run", is_flag=True, help="Read the listings and print the new URLs; fetch no article, write nothing."
+)
+@click.option(
+    "--max",
+    "limit",
+    type=click.IntRange(min=1),
+    help="At most N new articles per source in this run; the rest stay new for the next.",
+)
 @pass_ctx
-def crawl_cmd(ctx: Context, sources: tuple[str, ...], verbose: int) -> None:
+def crawl_cmd(ctx: Context, sources: tuple[str, ...], verbose: int, dry_run: bool, limit: int | None) -> None:
     """Check the sources in config.toml (all, or those named) and store what is new.
 
-    Example: jianbao crawl ; jianbao crawl tech ruanyf -v
+    Example: jianbao crawl ; jianbao crawl tech ruanyf -v ; jianbao crawl album --dry-run ; jianbao crawl --max 20
 
     Safe to run from cron every few minutes: quiet unless -v or something failed; exit 0 when every
     source ran and nothing failed, 1 otherwise, 75 when another crawl holds the lock.
@@ -521,14 +535,23 @@ def crawl_cmd(ctx: Context, sources: tuple[str, ...], verbose: int) -> None:
     db = ctx.resolved_db()
     lock = CrawlLock(db)
     try:
-        lock.acquire()
+        if not dry_run:  # a dry run only reads: it may look while cron's crawl runs
+            lock.acquire()
     except CrawlLocked as exc:
         fail(str(exc), EXIT_LOCKED)
     ctx.verbose += verbose
     progress = _Progress(ctx.verbose)
     try:
         with ctx.store() as store:
-            crawler = Crawler(store, config, on_outcome=progress.outcome, on_error=progress.error)
+            crawler = Crawler(
+                store,
+                config,
+                on_outcome=progress.outcome,
+                on_error=progress.error,
+                on_new=_print_new,
+                dry_run=dry_run,
+                limit=limit,
+            )
 
             async def run() -> Any:
                 loop = asyncio.get_running_loop()
@@ -540,7 +563,7 @@ def crawl_cmd(ctx: Context, sources: tuple[str, ...], verbose: int) -> None:
     finally:
         lock.release()
     progress.clear()
-    if ctx.verbose or not summary.ok or summary.blocked_hosts or summary.stopped or progress.tty:
+    if ctx.verbose or dry_run or not summary.ok or summary.blocked_hosts or summary.stopped or progress.tty:
         click.echo(summary.line(), err=not summary.ok)
     sys.exit(EXIT_OK if summary.ok else EXIT_SOME_FAILED)
 

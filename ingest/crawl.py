@@ -20,6 +20,7 @@ from ingest.fetch import Fetcher
 from ingest.pipeline import Importer, Outcome
 from ingest.sources import discover
 from parsers.errors import InvalidURL, JianbaoError
+from parsers.listings import Entry
 from parsers.urls import canonical_url
 from storage import Store
 
@@ -32,6 +33,7 @@ class SourceResult:
     counts: Counter[str] = field(default_factory=Counter)
     error: str | None = None  # discovery failed
     stopped: bool = False
+    capped: bool = False  # reached the per-source limit; what is left stays new for the next run
 
     @property
     def ok(self) -> bool:
@@ -44,6 +46,7 @@ class CrawlSummary:
     elapsed: float
     blocked_hosts: set[str]
     stopped: bool
+    dry_run: bool = False
 
     @property
     def ok(self) -> bool:
@@ -58,7 +61,10 @@ class CrawlSummary:
 
     def line(self) -> str:
         t = self.totals()
-        parts = [f"{t[k]} {k.replace('-', ' ')}" for k in SUMMARY_KEYS]
+        if self.dry_run:
+            parts = [f"{t['new']} new (dry run: no article fetched, nothing written)"]
+        else:
+            parts = [f"{t[k]} {k.replace('-', ' ')}" for k in SUMMARY_KEYS]
         line = f"crawl: {len(self.sources)} sources, " + ", ".join(parts) + f", {self.elapsed:.1f}s"
         failed_sources = [s.name for s in self.sources if s.error]
         if failed_sources:
@@ -67,6 +73,9 @@ class CrawlSummary:
             line += f"; paused (verification): {', '.join(sorted(self.blocked_hosts))}"
         if self.stopped:
             line += "; stopped early, the rest is left for the next run"
+        capped = [s.name for s in self.sources if s.capped]
+        if capped:
+            line += f"; limit reached in {', '.join(capped)}, the rest is left for the next run"
         return line
 
 
@@ -79,7 +88,12 @@ class Crawler:
         fetcher: Fetcher | None = None,
         on_outcome: Callable[[str, Outcome], None] | None = None,
         on_error: Callable[[str, str], None] | None = None,
+        on_new: Callable[[str, Entry], None] | None = None,
+        dry_run: bool = False,
+        limit: int | None = None,
     ) -> None:
+        """``dry_run``: discover only, reporting each new entry to ``on_new``; ``limit``: at most this
+        many new articles per source in this run (a first crawl of a long backlog can be spread out)."""
         self.store = store
         self.config = config
         self.importer = Importer(store, config, fetcher=fetcher)
@@ -88,6 +102,9 @@ class Crawler:
         self.reader = Store(store.path) if store.path != ":memory:" else store
         self.on_outcome = on_outcome
         self.on_error = on_error
+        self.on_new = on_new
+        self.dry_run = dry_run
+        self.limit = limit
         self._stop = False
         self._seen_this_run: set[str] = set()
 
@@ -118,7 +135,15 @@ class Crawler:
                 key = canonical_url(entry.url)
                 if key in self._seen_this_run:
                     continue
+                if self.limit is not None and sum(result.counts.values()) >= self.limit:
+                    result.capped = True
+                    break
                 self._seen_this_run.add(key)
+                if self.dry_run:
+                    result.counts["new"] += 1
+                    if self.on_new:
+                        self.on_new(source.name, entry)
+                    continue
                 outcome = await self.importer.import_url(entry.url)
                 result.counts[outcome.status] += 1
                 if self.on_outcome:
@@ -131,6 +156,8 @@ class Crawler:
             result.error = f"{type(exc).__name__}: {exc}"
         if result.error and self.on_error:
             self.on_error(source.name, result.error)
+        if self.dry_run:
+            return result
         await self.importer.run_store(
             self.store.save_crawl,
             source.name,
@@ -156,4 +183,5 @@ class Crawler:
             elapsed=time.monotonic() - start,
             blocked_hosts=set(self.importer.blocked_hosts),
             stopped=self._stop,
+            dry_run=self.dry_run,
         )

@@ -268,3 +268,25 @@ def test_stats_reports_sources_and_failures(env: Env) -> None:
     data = json.loads(result.out)
     text = json.dumps(data, ensure_ascii=False)
     assert "sitemap" in text and "404" in text
+
+
+def test_dry_run_lists_new_urls_and_max_spreads_a_backlog_over_runs(env: Env) -> None:
+    serve_all_sources(env)
+    env.write_config(sources=SOURCES)
+    dry = env.run("crawl", "--dry-run", "album", "backlog")
+    assert dry.code == 0, dry.out + dry.err
+    listed = [ln for ln in dry.lines if ln.startswith("[")]
+    assert len(listed) == 5, dry.out  # album 3 (page and JSON continuation) + backlog 2
+    assert any(ln.startswith("[album] 2024-06-01") and "第3篇" in ln for ln in listed), dry.out
+    assert "5 new (dry run" in dry.out + dry.err
+    assert article_fetches(env) == 0
+    assert env.count_safe("articles") == 0 and env.count_safe("crawls") == 0
+
+    capped = env.run("crawl", "--max", "1", "album", "backlog", "-v")
+    assert capped.code == 0, capped.out + capped.err
+    assert env.count("articles") == 2 and article_fetches(env) == 2
+    assert "limit reached in album, backlog" in capped.out + capped.err
+    rest = env.run("crawl", "album", "backlog")
+    assert rest.code == 0, rest.out + rest.err
+    assert env.count("articles") == 5 and article_fetches(env) == 5  # nothing fetched twice
+    assert env.run("crawl", "--max", "0").code == 2
