@@ -7,6 +7,8 @@ of a real page: a site-wide script shared by every page plus a few KB of its own
 serve them) from a loopback HTTPS proxy, runs the installed `jianbao import -f LIST` with
 politeness 0 into a fresh database, and reports pages/s and the import process's peak RSS. Then times
 parsers.parse over the same page bytes in this process.
+Set BENCH_WRAP to a command prefix to run the import under a sampling profiler, e.g.
+BENCH_WRAP="py-spy record -r 250 -f raw -o spy.txt --" (it sees every thread, which --profile does not).
 Targets (issue 3): import >= half the parse-only throughput; peak memory < 300 MB for 2,000 pages.
 """
 
