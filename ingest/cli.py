@@ -220,22 +220,20 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+def _minute(value: datetime) -> str:
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
 def _last_fetch(store: Any, ref: str) -> str:
     """Why an URL is not stored, from the fetch log: the reader's first question after "no such article"."""
-    from parsers.urls import canonical_url
-
-    if ref.isdigit():
+    if ref.isdigit() or "://" not in ref:  # an id, or not an address at all
         return ""
-    try:
-        url = canonical_url(ref)
-    except (JianbaoError, ValueError):
-        return ""
-    attempts = store.fetches(url) or store.fetches(ref)
+    attempts = store.fetches(ref)
     if not attempts:
         return " (never fetched)"
     last = attempts[-1]
     why = last.reason or last.error or (f"HTTP {last.status}" if last.status else "")
-    when = last.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    when = _minute(last.at)
     tries = f", {len(attempts)} attempts" if len(attempts) > 1 else ""
     return f"; last fetch {when}: {last.outcome}{f' ({why})' if why else ''}{tries}"
 
@@ -292,7 +290,7 @@ def show_cmd(ctx: Context, ref: str, as_json: bool, as_markdown: bool) -> None:
 
 def _list_line(stored: Any) -> str:
     a = stored.article
-    day = a.published.strftime("%Y-%m-%d %H:%M") if a.published else " " * 16
+    day = _minute(a.published) if a.published else " " * 16
     who = a.account or ""
     return f"{stored.id:>6}  {day}  {a.source:<6}  {who[:16]:<16}  {a.title}"
 
@@ -493,7 +491,7 @@ class _Progress:
 
 
 def _print_new(source: str, entry: Any) -> None:
-    when = entry.published.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if entry.published else "-"
+    when = _minute(entry.published) if entry.published else "-"
     click.echo(f"[{source}] {when}\t{entry.url}\t{entry.title or ''}".rstrip())
 
 

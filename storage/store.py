@@ -354,13 +354,10 @@ class Store:
         finally:
             self._depth -= 1
 
-    def _defer_index(self, article_id: int, text: tuple[str, str] | None) -> None:
-        """Queue (title, body) for the search tables at commit; None takes a queued row back."""
+    def _defer_index(self, article_id: int, text: tuple[str, str]) -> None:
+        """Queue (title, body) for the search tables at commit, replacing what was queued for the id."""
         self._index_log.append((article_id, self._pending_index.get(article_id)))
-        if text is None:
-            self._pending_index.pop(article_id, None)
-        else:
-            self._pending_index[article_id] = text
+        self._pending_index[article_id] = text
 
     def _undo_index(self, mark: int) -> None:
         # a rolled-back savepoint takes its queued search rows with it
@@ -452,28 +449,22 @@ class Store:
 
     def _unindex(self, article_id: int, title: str, body: str, fingerprint: int | None) -> None:
         conn = self._conn
-        if article_id in self._pending_index:
-            # queued in this transaction, so never written to the search tables
-            self._defer_index(article_id, None)
-        else:
-            self._delete_index(article_id, title, body)
+        # a row queued in this transaction was never written, and the _index that follows replaces it;
+        # external-content and contentless FTS5 tables forget a row only when told its old text exactly
+        if article_id not in self._pending_index:
+            conn.execute(
+                "INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
+                (article_id, title, body),
+            )
+            conn.execute(
+                "INSERT INTO articles_grams (articles_grams, rowid, text) VALUES ('delete', ?, ?)",
+                (article_id, grams_of(title, body)),
+            )
         if fingerprint is not None:
             conn.executemany(
                 "DELETE FROM article_bands WHERE band_key = ? AND article_id = ?",
                 ((key, article_id) for key in band_keys(fingerprint)),
             )
-
-    def _delete_index(self, article_id: int, title: str, body: str) -> None:
-        conn = self._conn
-        # external-content and contentless FTS5 tables forget a row only when told its old text exactly
-        conn.execute(
-            "INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
-            (article_id, title, body),
-        )
-        conn.execute(
-            "INSERT INTO articles_grams (articles_grams, rowid, text) VALUES ('delete', ?, ?)",
-            (article_id, grams_of(title, body)),
-        )
 
     def _link(
         self, article_id: int, digest: str, fingerprint: int | None, text_len: int, current: int | None
@@ -723,8 +714,11 @@ class Store:
             )
 
     def fetches(self, url: str) -> list[FetchRecord]:
-        """Every logged attempt for ``url``, oldest first."""
-        rows = self._conn.execute("SELECT * FROM fetches WHERE url = ? ORDER BY id", (url,))
+        """Every logged attempt for ``url`` (as given or in its canonical form), oldest first."""
+        forms = list(dict.fromkeys(u for u in (url, _canonical(url)) if u))
+        rows = self._conn.execute(
+            "SELECT * FROM fetches WHERE url IN (SELECT value FROM json_each(?)) ORDER BY id", (json.dumps(forms),)
+        )
         return [_fetch_from(r) for r in rows]
 
     def save_page(
