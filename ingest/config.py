@@ -1,10 +1,16 @@
 """Settings: every default lives in DEFAULTS; the user's config.toml overlays it, key by key.
 
-Unknown keys are refused by name, so a typo never silently falls back to a default.
+Unknown keys are refused by name, so a typo never silently falls back to a default. Each table of
+DEFAULTS becomes one frozen section object (``config.http``, ``config.wechat``, …) whose fields are
+checked against the type of their default: a number must be finite and not negative, a whole number
+stays whole, a ``bool`` is never taken for a number. Adding a setting is one line in DEFAULTS and one
+field in its section's dataclass.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -22,13 +28,18 @@ DEFAULTS: dict[str, Any] = {
     "http": {
         "user_agent": BROWSER_UA,
         "timeout": 20.0,  # seconds, per connect / read
+        "max_time": 120.0,  # seconds, a whole request: a server trickling bytes cannot hold a worker forever
         "retries": 4,  # extra attempts after the first, for transient failures only
         "backoff": 1.0,  # first retry wait, doubled each time, with jitter
         "backoff_max": 60.0,
         "proxy": "",  # empty: use HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment
+        "proxies": [],  # several exits ("http://…", "socks5://…", "direct"); empty: the single `proxy`
         "max_bytes": 20_000_000,
         "concurrency": 4,  # pages in flight at once, across hosts
         "cooldown": 60.0,  # first pause for a host that answered with a verification page
+        "cooldown_max": 6 * 3600.0,  # the doubling stops here
+        # pages a day per host and exit (longest suffix wins; absent: no cap), counted in the database
+        "daily_limit": {"mp.weixin.qq.com": 300},
     },
     # minimum seconds between two requests to one host; the longest matching host suffix wins
     "politeness": {
@@ -40,11 +51,29 @@ DEFAULTS: dict[str, Any] = {
         "gtimg.cn": 0.1,
         "default": 1.0,
     },
+    "parse": {
+        # real pages stay far below these (see README); past them a page is refused, not parsed for minutes
+        "max_elements": 200_000,
+        "max_depth": 1_000,
+    },
+    "wechat": {
+        "follow_per_day": 10,  # new accounts added to the WeRead shelf a day
+        "list_interval": 5.0,  # seconds between two WeRead list calls
+        "list_daily_limit": 500,  # WeRead list calls a day, across runs
+    },
+    "serve": {
+        "image_cache_mb": 500,
+    },
+    # what every [[sources]] entry has unless it says otherwise
+    "source": {
+        "max_pages": 10,  # listing pages fetched per run
+        "enabled": True,
+    },
     "sources": [],
 }
 
 SOURCE_KINDS: dict[str, tuple[str, ...]] = {
-    # kind -> the keys it requires besides name and kind
+    # kind -> the keys it requires besides name and kind; a tuple inside means "one of these"
     "feed": ("url",),
     "wechat-album": ("url",),
     "sitemap": ("url",),
@@ -52,20 +81,59 @@ SOURCE_KINDS: dict[str, tuple[str, ...]] = {
     "qq-hot": (),
     "urls": ("path",),
 }
-SOURCE_OPTIONAL = ("max_pages", "enabled")
+# keys a source of the given kind may have without requiring them
+SOURCE_KIND_OPTIONAL: dict[str, tuple[str, ...]] = {}
+
+
+def _default(section: str, key: str) -> Any:
+    return DEFAULTS[section][key]
 
 
 @dataclass(frozen=True, slots=True)
 class HttpConfig:
     user_agent: str
     timeout: float
+    max_time: float
     retries: int
     backoff: float
     backoff_max: float
     proxy: str
+    proxies: tuple[str, ...]
     max_bytes: int
     concurrency: int
     cooldown: float
+    cooldown_max: float
+    daily_limit: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ParseConfig:
+    max_elements: int
+    max_depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class WechatConfig:
+    follow_per_day: int
+    list_interval: float
+    list_daily_limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServeConfig:
+    image_cache_mb: int
+
+
+# section name -> its dataclass; values come from DEFAULTS overlaid by the user's table
+SECTIONS: dict[str, type] = {
+    "http": HttpConfig,
+    "parse": ParseConfig,
+    "wechat": WechatConfig,
+    "serve": ServeConfig,
+}
+# numbers that must be at least 1 (zero would mean "never" or divide by it)
+POSITIVE = frozenset({"http.concurrency", "http.timeout", "http.max_time", "http.max_bytes",
+                      "parse.max_elements", "parse.max_depth", "serve.image_cache_mb"})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,30 +143,39 @@ class SourceConfig:
     url: str | None = None
     channel: str | None = None
     path: str | None = None
-    max_pages: int = 10
-    enabled: bool = True
+    max_pages: int = _default("source", "max_pages")
+    enabled: bool = _default("source", "enabled")
+    extra: dict[str, Any] = field(default_factory=dict)  # kind-specific keys beyond the common ones
+
+
+def _section_defaults() -> dict[str, Any]:
+    return {name: kind(**_coerce_all(name, DEFAULTS[name])) for name, kind in SECTIONS.items()}
+
+
+def _coerce_all(section: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v for k, v in values.items()}
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    db: str
-    http: HttpConfig
-    politeness: dict[str, float]
+    db: str = DEFAULTS["db"]
+    http: HttpConfig = field(default_factory=lambda: _section_defaults()["http"])
+    politeness: dict[str, float] = field(default_factory=lambda: dict(DEFAULTS["politeness"]))
     sources: tuple[SourceConfig, ...] = ()
     path: str | None = None  # the file it came from, for messages and relative paths
     base_dir: Path = field(default_factory=Path.cwd)
+    parse: ParseConfig = field(default_factory=lambda: _section_defaults()["parse"])
+    wechat: WechatConfig = field(default_factory=lambda: _section_defaults()["wechat"])
+    serve: ServeConfig = field(default_factory=lambda: _section_defaults()["serve"])
 
     def interval_for(self, host: str) -> float:
         """Minimum seconds between requests to ``host``: the longest matching suffix, else default."""
-        host = host.lower().rstrip(".")
-        best: tuple[int, float] | None = None
-        for suffix, seconds in self.politeness.items():
-            if suffix == "default":
-                continue
-            matches = host == suffix or host.endswith("." + suffix)
-            if matches and (best is None or len(suffix) > best[0]):
-                best = (len(suffix), seconds)
-        return best[1] if best else self.politeness.get("default", 0.0)
+        found = _by_suffix(self.politeness, host)
+        return found if found is not None else self.politeness.get("default", 0.0)
+
+    def daily_limit_for(self, host: str) -> int | None:
+        """Pages a day to ``host`` through one exit, or None for no cap."""
+        return _by_suffix(self.http.daily_limit, host)
 
     def source(self, name: str) -> SourceConfig:
         for s in self.sources:
@@ -106,6 +183,18 @@ class Config:
                 return s
         known = ", ".join(s.name for s in self.sources) or "none configured"
         raise ConfigError(f"no source named {name!r} (known: {known})", path=self.path)
+
+
+def _by_suffix(table: dict[str, Any], host: str) -> Any:
+    """The value of the longest key that is ``host`` or a parent domain of it; None when none is."""
+    host = host.lower().rstrip(".")
+    best: tuple[int, Any] | None = None
+    for suffix, value in table.items():
+        if suffix == "default":
+            continue
+        if (host == suffix or host.endswith("." + suffix)) and (best is None or len(suffix) > best[0]):
+            best = (len(suffix), value)
+    return best[1] if best else None
 
 
 def _check_type(value: Any, expected: type | tuple[type, ...], key: str, path: str | None) -> None:
@@ -119,7 +208,51 @@ def _check_type(value: Any, expected: type | tuple[type, ...], key: str, path: s
         raise ConfigError(f"{key} must be {names}, not {value!r}", path=path, key=key)
 
 
-def _source(raw: Any, n: int, path: str | None) -> SourceConfig:
+def _number(value: Any, default: Any, key: str, path: str | None) -> Any:
+    """``value`` checked against the type of ``default``: finite, not negative, whole where it must be."""
+    expected: type | tuple[type, ...] = (int, float) if isinstance(default, float) else type(default)
+    _check_type(value, expected, key, path)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, not {value!r}", path=path, key=key)
+    if value < 0:
+        raise ConfigError(f"{key} must not be negative", path=path, key=key)
+    if key in POSITIVE and value <= 0:
+        raise ConfigError(f"{key} must be more than 0", path=path, key=key)
+    return float(value) if isinstance(default, float) else value
+
+
+def _section(name: str, raw: Any, path: str | None) -> Any:
+    _check_type(raw, dict, name, path)
+    values: dict[str, Any] = dict(DEFAULTS[name])
+    for key, value in raw.items():
+        if key not in values:
+            raise ConfigError(f"unknown key '{name}.{key}'", path=path, key=f"{name}.{key}")
+        default = DEFAULTS[name][key]
+        if isinstance(default, dict):
+            value = _host_table(f"{name}.{key}", value, path, DEFAULTS[name][key])
+        elif isinstance(default, list):
+            _check_type(value, list, f"{name}.{key}", path)
+            for item in value:
+                _check_type(item, str, f"{name}.{key}[]", path)
+        else:
+            value = _number(value, default, f"{name}.{key}", path)
+        values[key] = value
+    return SECTIONS[name](**_coerce_all(name, values))
+
+
+def _host_table(name: str, raw: Any, path: str | None, defaults: dict[str, Any]) -> dict[str, Any]:
+    """A ``HOST = number`` table (politeness, http.daily_limit) overlaid on its defaults."""
+    _check_type(raw, dict, name, path)
+    table = dict(defaults)
+    sample = next(iter(defaults.values()), 1.0)
+    for host, value in raw.items():
+        table[host.lower()] = _number(value, sample, f"{name}.{host}", path)
+    return table
+
+
+def _source(raw: Any, n: int, path: str | None, defaults: dict[str, Any]) -> SourceConfig:
     where = f"sources[{n}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a table", path=path, key=where)
@@ -130,25 +263,27 @@ def _source(raw: Any, n: int, path: str | None) -> SourceConfig:
         kinds = ", ".join(SOURCE_KINDS)
         raise ConfigError(f"{where}.kind must be one of {kinds}, not {kind!r}", path=path, key=where + ".kind")
     needed = SOURCE_KINDS[kind]
-    allowed = {"name", "kind", *needed, *SOURCE_OPTIONAL}
+    optional = SOURCE_KIND_OPTIONAL.get(kind, ())
+    allowed = {"name", "kind", *needed, *optional, *DEFAULTS["source"]}
     for key in raw:
         if key not in allowed:
             raise ConfigError(f"unknown key {where}.{key} for kind {kind!r}", path=path, key=f"{where}.{key}")
     for key in needed:
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise ConfigError(f"{where}.{key} is required for kind {kind!r}", path=path, key=f"{where}.{key}")
-    max_pages = raw.get("max_pages", 10)
-    _check_type(max_pages, int, f"{where}.max_pages", path)
-    enabled = raw.get("enabled", True)
-    _check_type(enabled, bool, f"{where}.enabled", path)
+    common: dict[str, Any] = {}
+    for key, default in defaults.items():
+        common[key] = _number(raw.get(key, default), default, f"{where}.{key}", path)
+    fields = {f.name for f in dataclasses.fields(SourceConfig)}
+    extra = {k: v for k, v in raw.items() if k not in fields}
     return SourceConfig(
         name=name,
         kind=kind,
         url=raw.get("url"),
         channel=raw.get("channel"),
         path=raw.get("path"),
-        max_pages=max_pages,
-        enabled=enabled,
+        extra=extra,
+        **common,
     )
 
 
@@ -159,34 +294,19 @@ def build_config(data: dict[str, Any], *, path: str | None = None, base_dir: Pat
             raise ConfigError(f"unknown key {key!r}", path=path, key=key)
     db = data.get("db", DEFAULTS["db"])
     _check_type(db, str, "db", path)
+    sections = {name: _section(name, data.get(name, {}), path) for name in SECTIONS}
 
-    http_raw = data.get("http", {})
-    _check_type(http_raw, dict, "http", path)
-    http: dict[str, Any] = dict(DEFAULTS["http"])
-    for key, value in http_raw.items():
-        if key not in http:
-            raise ConfigError(f"unknown key 'http.{key}'", path=path, key=f"http.{key}")
-        default = DEFAULTS["http"][key]
-        expected: type | tuple[type, ...] = (int, float) if isinstance(default, float) else type(default)
-        _check_type(value, expected, f"http.{key}", path)
-        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-            raise ConfigError(f"http.{key} must not be negative", path=path, key=f"http.{key}")
-        http[key] = float(value) if isinstance(default, float) else value
-    if http["concurrency"] < 1:
-        raise ConfigError("http.concurrency must be at least 1", path=path, key="http.concurrency")
-
-    pol_raw = data.get("politeness", {})
-    _check_type(pol_raw, dict, "politeness", path)
-    politeness = dict(DEFAULTS["politeness"])
-    for host, seconds in pol_raw.items():
-        _check_type(seconds, (int, float), f"politeness.{host}", path)
-        if seconds < 0:
-            raise ConfigError(f"politeness.{host} must not be negative", path=path, key=f"politeness.{host}")
-        politeness[host.lower()] = float(seconds)
+    source_raw = data.get("source", {})
+    _check_type(source_raw, dict, "source", path)
+    source_defaults = dict(DEFAULTS["source"])
+    for key, value in source_raw.items():
+        if key not in source_defaults:
+            raise ConfigError(f"unknown key 'source.{key}'", path=path, key=f"source.{key}")
+        source_defaults[key] = _number(value, DEFAULTS["source"][key], f"source.{key}", path)
 
     src_raw = data.get("sources", [])
     _check_type(src_raw, list, "sources", path)
-    sources = tuple(_source(raw, n, path) for n, raw in enumerate(src_raw))
+    sources = tuple(_source(raw, n, path, source_defaults) for n, raw in enumerate(src_raw))
     names = [s.name for s in sources]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -194,11 +314,11 @@ def build_config(data: dict[str, Any], *, path: str | None = None, base_dir: Pat
 
     return Config(
         db=db,
-        http=HttpConfig(**http),
-        politeness=politeness,
+        politeness=_host_table("politeness", data.get("politeness", {}), path, DEFAULTS["politeness"]),
         sources=sources,
         path=path,
         base_dir=base_dir or Path.cwd(),
+        **sections,
     )
 
 
