@@ -41,6 +41,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from storage.hoststate import migrate_host_state
 from storage.text import grams
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -182,7 +183,14 @@ def _v4_tags(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'")
 
 
-MIGRATIONS: list[Migration] = [_v1_core, _v2_search, _v3_duplicates, _v4_tags]
+# one entry a line, appended in order: the position is the version number of a file that has it
+MIGRATIONS: list[Migration] = [
+    _v1_core,
+    _v2_search,
+    _v3_duplicates,
+    _v4_tags,
+    migrate_host_state,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

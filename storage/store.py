@@ -23,7 +23,7 @@ import sqlite_utils
 from parsers.article import SHANGHAI, Article
 from parsers.errors import InvalidURL
 from parsers.urls import canonical_url, host_of, site_of
-from storage import archive
+from storage import archive, hoststate
 from storage.errors import NoArticle, StorageError
 from storage.schema import SCHEMA_VERSION, dumps, grams_of, migrate
 from storage.text import (
@@ -838,23 +838,13 @@ class Store:
             )
 
     def host_cooldown(self, host: str) -> tuple[datetime | None, int]:
-        """(paused until, strikes) for ``host``; (None, 0) when it never cooled down."""
-        row = self._conn.execute("SELECT until, strikes FROM hosts WHERE host = ?", (host.lower(),)).fetchone()
-        if row is None:
-            return None, 0
-        return _dt(row["until"]), int(row["strikes"])
+        """(paused until, strikes) for ``host`` through the only exit; (None, 0) when it never cooled down."""
+        state = hoststate.load_host_state(self, host)
+        return state.until, state.strikes
 
     def save_host_cooldown(self, host: str, *, until: datetime | None, strikes: int) -> None:
         """Pause ``host`` until ``until``; None lifts the pause (the strikes are kept as given)."""
-        with self.transaction():
-            if until is None and strikes == 0:
-                self._conn.execute("DELETE FROM hosts WHERE host = ?", (host.lower(),))
-                return
-            self._conn.execute(
-                "INSERT INTO hosts (host, until, strikes) VALUES (?, ?, ?) ON CONFLICT (host) DO UPDATE"
-                " SET until = excluded.until, strikes = excluded.strikes",
-                (host.lower(), _iso(until) if until else None, strikes),
-            )
+        hoststate.save_host_state(self, host, until=until, strikes=strikes)
 
     # -- overview -------------------------------------------------------------------------------------
 
