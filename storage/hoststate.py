@@ -9,6 +9,7 @@ Tables
 ------
 ``host_state``    (host, exit) PK: until (ISO 8601, cool-down end or NULL), strikes (verification pages in a
                   row), reason (why it is cooling down), updated.
+``fetches.exit``   the exit (a short label, never a proxy's credentials) each attempt went out through.
 ``daily_counts``  (day, key) PK: count. ``day`` is the Asia/Shanghai date the caller passes; ``key`` names
                   what is counted, e.g. ``pages mp.weixin.qq.com via exit-1`` or ``weread list``.
 """
@@ -54,6 +55,7 @@ def migrate_host_state(db: sqlite_utils.Database) -> None:
             count INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (day, key)
         ) WITHOUT ROWID;
+        ALTER TABLE fetches ADD COLUMN exit TEXT;
         """
     )
 

@@ -702,15 +702,16 @@ class Store:
         error: str | None = None,
         article_id: int | None = None,
         source: str | None = None,
+        exit: str | None = None,
     ) -> None:
-        """Log one fetch attempt; ``outcome`` is one of :data:`FETCH_OUTCOMES`."""
+        """Log one fetch attempt; ``outcome`` is one of :data:`FETCH_OUTCOMES`; ``exit`` the way out it took."""
         if outcome not in FETCH_OUTCOMES:
             raise ValueError(f"unknown fetch outcome {outcome!r}")
         with self.transaction():
             self._conn.execute(
-                "INSERT INTO fetches (url, at, outcome, reason, status, error, article_id, source)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (url, self._now(), outcome, reason, status, error, article_id, source),
+                "INSERT INTO fetches (url, at, outcome, reason, status, error, article_id, source, exit)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (url, self._now(), outcome, reason, status, error, article_id, source, exit or None),
             )
 
     def fetches(self, url: str) -> list[FetchRecord]:
