@@ -388,6 +388,7 @@ def search_cmd(
     show_default=True,
     help="keep: link the remote images; download: save them beside each article (a page bundle).",
 )
+@click.option("--force", is_flag=True, help="Rewrite every file as a first export would, dropping your edits.")
 @pass_ctx
 def export_cmd(
     ctx: Context,
@@ -397,21 +398,30 @@ def export_cmd(
     since: str | None,
     until: str | None,
     images: str,
+    force: bool,
 ) -> None:
     """Write one Markdown file per article with Hugo front matter; re-exports update in place.
 
     Example: jianbao export site/content/posts --source wechat --images download
+
+    A re-export rewrites only jianbao's own front-matter keys: keys you added (draft, weight, …),
+    tags you added and a body you edited are kept, unless --force.
     """
-    from ingest.export import save_export
+    from ingest.export import ExportError, check_export_dir, file_stem, save_export
 
     target = Path(out_dir)
+    try:
+        check_export_dir(target)  # before a single byte is written
+    except ExportError as exc:
+        fail(str(exc))
     config = ctx.config
     with ctx.store(must_exist=True) as store:
         rows = store.list_articles(
             source=source, account=account, since=parse_day(since), until=parse_day(until), limit=None
         )
-        written = unchanged = 0
+        written = unchanged = kept = 0
         failed_images = 0
+        problems: list[str] = []
         results: list[tuple[Any, str | None, list[tuple[str, str]]]]
         if images == "download":
             from ingest.images import download_all
@@ -420,17 +430,30 @@ def export_cmd(
         else:
             results = [(r.article, None, []) for r in rows]
         for article, body, failures in results:
-            done = save_export(target, article, body=body, bundle=images == "download")
+            try:
+                done = save_export(target, article, body=body, bundle=images == "download", force=force)
+            except (ExportError, OSError) as exc:
+                problems.append(f"{file_stem(article)}: {getattr(exc, 'strerror', None) or exc}")
+                continue
+            if done.skipped:
+                problems.append(f"{done.path}: left as is: {done.skipped}")
             written += done.written
-            unchanged += not done.written
+            unchanged += not done.written and not done.skipped
+            kept += done.kept_body
+            if done.kept_body and ctx.verbose:
+                click.echo(f"kept your edited body: {done.path}", err=True)
             for url, why in failures:
                 failed_images += 1
                 click.echo(f"image not saved: {url} ({why}) in {done.path}", err=True)
+    for line in problems:
+        click.echo(f"jianbao: {line}", err=True)
     click.echo(
         f"exported {len(rows)} articles to {target}: {written} written, {unchanged} unchanged"
+        + (f", {kept} edited bodies kept (--force rewrites them)" if kept else "")
+        + (f", {len(problems)} not written" if problems else "")
         + (f", {failed_images} images kept remote" if failed_images else "")
     )
-    sys.exit(EXIT_OK if not failed_images else EXIT_SOME_FAILED)
+    sys.exit(EXIT_OK if not failed_images and not problems else EXIT_SOME_FAILED)
 
 
 @cli.command("reparse")
