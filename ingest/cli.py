@@ -629,6 +629,31 @@ def _print_stats(data: dict[str, Any]) -> None:
             click.echo(f"{key.replace('_', ' ')}: {value}")
 
 
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--base-url", metavar="URL", help="Public URL for links in feeds, e.g. behind a reverse proxy.")
+@pass_ctx
+def serve_cmd(ctx: Context, host: str, port: int, base_url: str | None) -> None:
+    """Serve Atom/JSON feeds, OPML, images and a reader over the database (read-only).
+
+    Example: jianbao serve --port 8080 --base-url https://news.example.org/jianbao
+    """
+    import uvicorn
+
+    from serve.app import create_app
+
+    if base_url and not base_url.startswith(("http://", "https://")):
+        fail(f"--base-url {base_url!r}: not an http(s) URL")
+    config = ctx.config
+    try:
+        app = create_app(ctx.resolved_db(), config, base_url=base_url)
+    except (JianbaoError, OSError, ValueError) as exc:
+        fail(str(exc), EXIT_SOME_FAILED)
+    click.echo(f"jianbao: serving {ctx.resolved_db()} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info" if ctx.verbose else "warning", proxy_headers=False)
+
+
 def main() -> None:
     # a closed pipe (`jianbao list | head`) is not an error worth a traceback
     try:

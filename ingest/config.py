@@ -62,7 +62,8 @@ DEFAULTS: dict[str, Any] = {
         "list_daily_limit": 500,  # WeRead list calls a day, across runs
     },
     "serve": {
-        "image_cache_mb": 500,
+        "image_cache_mb": 500,  # disk cache of proxied images beside the database; least recently used go
+        "export_dir": "",  # an `export --images download` folder (relative to config.toml): images served from it first
     },
     # what every [[sources]] entry has unless it says otherwise
     "source": {
@@ -122,6 +123,7 @@ class WechatConfig:
 @dataclass(frozen=True, slots=True)
 class ServeConfig:
     image_cache_mb: int
+    export_dir: str
 
 
 # section name -> its dataclass; values come from DEFAULTS overlaid by the user's table
