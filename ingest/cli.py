@@ -128,26 +128,15 @@ def parse_cmd(file: str, url: str | None) -> None:
 
     Example: jianbao parse saved.html --url https://mp.weixin.qq.com/s/abc
     """
-    from parsers import parse, parse_markdown
-    from parsers.decode import decode_html
-    from parsers.origin import find_origin_url, guess_site_url
-    from parsers.urls import canonical_url
+    from parsers.saved import parse_saved
 
     try:
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
         fail(f"{file}: {exc.strerror or exc}")
     try:
-        if file.endswith((".md", ".markdown")):
-            article = parse_markdown(decode_html(data, name=file), file)
-        else:
-            if url:
-                origin = canonical_url(url)
-            else:
-                text = decode_html(data, name=file)
-                # a status page often records no address: its structure still says whose page it is
-                origin = find_origin_url(text) or guess_site_url(text)
-            article = parse(data, origin)
+        # the same reader as `import`: what one accepts the other accepts, what one refuses the other does
+        article = parse_saved(data, file, suffix=Path(file).suffix.lower(), url=url).article
     except NotAnArticle as exc:
         click.echo(f"{file}: not an article: {exc.reason}", err=True)
         sys.exit(EXIT_NOT_ARTICLE)

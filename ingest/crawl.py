@@ -18,10 +18,10 @@ from ingest.config import Config, SourceConfig
 from ingest.errors import Blocked, FetchError
 from ingest.fetch import Fetcher
 from ingest.pipeline import Importer, Outcome
+from ingest.seen import SeenURLs
 from ingest.sources import discover
-from parsers.errors import InvalidURL, JianbaoError
+from parsers.errors import JianbaoError
 from parsers.listings import Entry
-from parsers.urls import canonical_url
 from storage import Store
 
 SUMMARY_KEYS = ("stored", "updated", "unchanged", "not-article", "blocked", "failed")
@@ -100,51 +100,37 @@ class Crawler:
         # discovery asks "is this new?" between writes that run on the importer's store thread: a
         # connection of its own (WAL readers never wait for the writer) keeps the two apart
         self.reader = Store(store.path) if store.path != ":memory:" else store
+        # one memory for the whole run: a URL two sources list is fetched once
+        self.seen = SeenURLs(self.reader.seen_urls)
         self.on_outcome = on_outcome
         self.on_error = on_error
         self.on_new = on_new
         self.dry_run = dry_run
         self.limit = limit
         self._stop = False
-        self._seen_this_run: set[str] = set()
 
     def stop(self) -> None:
         """Finish the article in hand, start no other."""
         self._stop = True
 
-    def _is_new(self, urls: list[str]) -> set[str]:
-        keyed: dict[str, str] = {}
-        for url in urls:
-            try:
-                keyed[url] = canonical_url(url)
-            except InvalidURL:
-                continue
-        known = self.reader.seen_urls(set(keyed.values()))
-        return {u for u, k in keyed.items() if k not in known and k not in self._seen_this_run}
-
     async def run_source(self, source: SourceConfig) -> SourceResult:
         result = SourceResult(source.name)
         started = datetime.now(UTC)
         try:
-            async for entry in discover(
-                source, self.importer.fetcher, is_new=self._is_new, base_dir=self.config.base_dir
-            ):
+            async for entry in discover(source, self.importer.fetcher, seen=self.seen, base_dir=self.config.base_dir):
                 if self._stop:
                     result.stopped = True
                     break
-                key = canonical_url(entry.url)
-                if key in self._seen_this_run:
-                    continue
                 if self.limit is not None and sum(result.counts.values()) >= self.limit:
                     result.capped = True
                     break
-                self._seen_this_run.add(key)
                 if self.dry_run:
                     result.counts["new"] += 1
                     if self.on_new:
                         self.on_new(source.name, entry)
                     continue
-                outcome = await self.importer.import_url(entry.url)
+                # entries come canonical from discovery; an unforeseen error stays this entry's
+                outcome = await self.importer.import_isolated(entry.url)
                 result.counts[outcome.status] += 1
                 if self.on_outcome:
                     self.on_outcome(source.name, outcome)
@@ -181,7 +167,7 @@ class Crawler:
         return CrawlSummary(
             sources=list(results),
             elapsed=time.monotonic() - start,
-            blocked_hosts=set(self.importer.blocked_hosts),
+            blocked_hosts=set(self.importer.paused_hosts()),
             stopped=self._stop,
             dry_run=self.dry_run,
         )

@@ -8,6 +8,7 @@ __all__ = [
     "Blocked",
     "ConfigError",
     "CrawlLocked",
+    "DeadlineExceeded",
     "FetchError",
     "InvalidURL",
     "PermanentFetchError",
@@ -37,6 +38,10 @@ class TransientFetchError(FetchError):
     ) -> None:
         self.retry_after = retry_after
         super().__init__(reason, url=url, status=status)
+
+
+class DeadlineExceeded(TransientFetchError):
+    """No complete answer within ``http.max_time``: a server trickling bytes. Not retried: it would trickle again."""
 
 
 class PermanentFetchError(FetchError):

@@ -1,8 +1,15 @@
 """Polite, resilient HTTP fetching: one :class:`Fetcher` per crawl run.
 
-Politeness: every request to a host (retries and redirect hops included) starts at least
-``config.interval_for(host)`` seconds after the previous one; one request per host is in flight at a
-time, at most ``config.http.concurrency`` overall, and hosts never queue behind each other's interval.
+Exits: the fetcher goes out through one or more *exits* (``[http] proxies``: proxies or ``direct``; by
+default one exit, the ``proxy`` setting or the environment's). Each request picks the exit whose turn for
+the host comes first among those not paused, benched or over their daily cap, so N exits fetch one host
+N at a time. An exit that cannot be connected to ``BENCH_AFTER`` times in a row is benched for the run.
+
+Politeness is the :class:`~ingest.hosts.HostPolicy`'s: every request to a host through an exit (retries
+and redirect hops included) starts at least ``config.interval_for(host)`` seconds after the previous
+one, one at a time, at most ``config.http.concurrency`` requests overall, and hosts never queue behind
+each other's interval. A verification redirect cools the host down for that exit and the URL moves to
+another exit when one is free.
 
 Resilience: transient failures (timeouts, resets, truncated bodies, statuses in
 :data:`RETRY_HTTP_CODES`) are retried ``config.http.retries`` times with exponential backoff and full
@@ -13,6 +20,9 @@ jitter; permanent answers raise at once. Every httpx error leaves this module as
 jittered backoff if longer). A server asking for more is not retried early, which would be rude, nor
 waited for, which would stall the run: the host is paused for the time asked and :class:`Blocked` is
 raised, so the URL stays pending for a later run.
+
+Deadline: a request that has not finished ``http.max_time`` seconds after it was sent fails with
+:class:`DeadlineExceeded` (a server trickling a byte a second would otherwise hold a worker forever).
 """
 
 from __future__ import annotations
@@ -20,7 +30,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import random
+import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,15 +44,33 @@ from typing import Any, Self
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+)
 
 from ingest.config import Config
-from ingest.errors import Blocked, FetchError, InvalidURL, PermanentFetchError, TooLarge, TransientFetchError
+from ingest.errors import (
+    Blocked,
+    DeadlineExceeded,
+    FetchError,
+    InvalidURL,
+    PermanentFetchError,
+    TooLarge,
+    TransientFetchError,
+)
+from ingest.hosts import HostPaused, HostPolicy, norm_host
+from parsers.article import Page
+from parsers.urls import mask_userinfo
 
 # the one place retry policy lives: statuses worth asking again (567 is qq.com's rate limit)
 RETRY_HTTP_CODES = frozenset({429, 500, 502, 503, 504, 520, 522, 524, 567})
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
+BENCH_AFTER = 3  # connection failures in a row before an exit is benched for the run
 _HELD_LOCATION = "x-jianbao-location"
 
 # a redirect whose Location contains one of these is an answer, not a detour
@@ -57,22 +88,6 @@ SOURCE_HEADERS: dict[str, dict[str, str]] = {
     "mp.weixin.qq.com": {},
     "qq.com": {"Referer": "https://news.qq.com/"},
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """A fetched page: ``url`` as requested, ``final_url`` after redirects, lower-case ``headers`` keys."""
-
-    url: str
-    final_url: str
-    status: int
-    headers: dict[str, str]
-    content: bytes
-    fetched_at: datetime
-
-    @property
-    def content_type(self) -> str | None:
-        return self.headers.get("content-type")
 
 
 @dataclass(slots=True)
@@ -117,7 +132,7 @@ def retry_after_seconds(value: str | None, *, date: str | None = None) -> float 
 
 
 def _host_of(url: httpx.URL) -> str:
-    return url.host.lower().rstrip(".")
+    return norm_host(url.host)
 
 
 def _headers_for(host: str) -> dict[str, str]:
@@ -137,7 +152,19 @@ async def _hold_location(response: httpx.Response) -> None:
         response.headers[_HELD_LOCATION] = location
 
 
-def _map_error(exc: Exception, url: str) -> FetchError:
+def _unresolvable(exc: BaseException) -> bool:
+    """A DNS failure somewhere in the exception's causes (retrying will not make a name resolve)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _map_error(exc: Exception, url: str, host: str = "") -> FetchError:
     """Turn an httpx exception into the jianbao error a caller can act on."""
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
@@ -147,6 +174,8 @@ def _map_error(exc: Exception, url: str) -> FetchError:
         return TransientFetchError(f"truncated or broken response ({detail})", url=url)
     if isinstance(exc, httpx.ProxyError):
         return TransientFetchError(f"proxy error ({detail})", url=url)
+    if isinstance(exc, httpx.ConnectError) and _unresolvable(exc):
+        return PermanentFetchError(f"cannot resolve {host or 'the host'} — no network?", url=url)
     if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
         # retrying will not make a certificate trusted
         return PermanentFetchError(f"TLS certificate rejected ({detail})", url=url)
@@ -158,35 +187,104 @@ def _map_error(exc: Exception, url: str) -> FetchError:
     return PermanentFetchError(f"request failed ({detail})", url=url)
 
 
+@dataclass(slots=True)
+class Exit:
+    """One way out: ``label`` is what logs, ``fetches`` and ``stats`` show (never a proxy's credentials)."""
+
+    label: str
+    client: httpx.AsyncClient
+    failures: int = 0  # connection failures in a row
+    benched: bool = False
+
+
+class _ExitDown(Exception):
+    """Internal: the exit was benched while this request used it; try another."""
+
+
+def exit_label(entry: str) -> str:
+    """``direct``, or the proxy's scheme, host and port: short, and free of userinfo."""
+    if entry == "direct":
+        return "direct"
+    try:
+        parts = urlsplit(entry)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else mask_userinfo(entry)
+    except ValueError:
+        return mask_userinfo(entry)
+
+
+def _tls_context() -> ssl.SSLContext | bool:
+    """Certificates to trust when the environment is not consulted: ``SSL_CERT_FILE`` still counts."""
+    cafile = os.environ.get("SSL_CERT_FILE")
+    if cafile and os.path.exists(cafile):
+        return ssl.create_default_context(cafile=cafile)
+    return True
+
+
+OnRetry = Callable[[str, int, int, float], None]  # host, next attempt, attempts in all, seconds to wait
+OnWarning = Callable[[str], None]
+
+
 class Fetcher:
     """Fetch pages politely; use as ``async with Fetcher(config) as f: page = await f.fetch(url)``.
 
-    ``transport``, ``clock``, ``sleep`` and ``rng`` are for tests: a mock transport, a fake clock and a
-    sleep that advances it, a seeded jitter source. With a ``transport`` no proxy is mounted.
+    ``policy`` is the host policy (intervals, cool-downs, daily caps); without one a memory-only policy
+    is made. ``transport`` (one exit) or ``transports`` (label -> transport, one exit each), ``clock``,
+    ``sleep`` and ``rng`` are for tests: mock transports, a fake clock and a sleep that advances it, a
+    seeded jitter source. ``on_retry`` hears of each retry before its wait, ``on_warning`` of a benched exit.
     """
 
     def __init__(
         self,
         config: Config,
         *,
+        policy: HostPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        on_retry: OnRetry | None = None,
+        on_warning: OnWarning | None = None,
     ) -> None:
         self._config = config
         self._http = config.http
         self._clock = clock
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
+        self.policy = policy if policy is not None else HostPolicy(config, clock=clock, sleep=sleep)
+        self.on_retry = on_retry
+        self.on_warning = on_warning
+        if transports:
+            self.exits = [Exit(label, self._client(transport=t)) for label, t in transports.items()]
+        elif transport is not None:
+            self.exits = [Exit("", self._client(transport=transport))]
+        elif self._http.proxies:
+            self.exits = [
+                Exit(exit_label(p), self._client(proxy=None if p == "direct" else p, trust_env=False))
+                for p in self._http.proxies
+            ]
+        else:
+            # trust_env: HTTP(S)_PROXY / ALL_PROXY / NO_PROXY, and (httpx 0.28) SSL_CERT_FILE / SSL_CERT_DIR
+            self.exits = [Exit("", self._client(proxy=self._http.proxy or None))]
+        self._slots = asyncio.Semaphore(self._http.concurrency)
+
+    def _client(
+        self,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
+    ) -> httpx.AsyncClient:
         options: dict[str, Any] = {}
         if transport is not None:
             options["transport"] = transport
-        elif self._http.proxy:
-            options["proxy"] = self._http.proxy
-        # trust_env: HTTP(S)_PROXY / ALL_PROXY / NO_PROXY, and (httpx 0.28) SSL_CERT_FILE / SSL_CERT_DIR
-        self._client = httpx.AsyncClient(
-            trust_env=True,
+        elif proxy:
+            options["proxy"] = proxy
+        if not trust_env:
+            options["verify"] = _tls_context()
+        return httpx.AsyncClient(
+            trust_env=trust_env,
             timeout=httpx.Timeout(self._http.timeout),
             follow_redirects=False,
             headers={"User-Agent": self._http.user_agent, **BROWSER_HEADERS},
@@ -194,12 +292,6 @@ class Fetcher:
             event_hooks={"response": [_hold_location]},
             **options,
         )
-        self._slots = asyncio.Semaphore(self._http.concurrency)
-        self._host_locks: dict[str, asyncio.Lock] = {}
-        self._last_start: dict[str, float] = {}
-        self._not_before: dict[str, float] = {}  # from Retry-After: no request to the host before this
-        self._paused_until: dict[str, float] = {}
-        self._strikes: dict[str, int] = {}
 
     async def __aenter__(self) -> Self:
         return self
@@ -210,32 +302,8 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
-
-    # -- pausing ---------------------------------------------------------------------------------------
-
-    def pause_host(self, host: str, seconds: float | None = None) -> None:
-        """Refuse requests to ``host`` for ``seconds`` (None: the rest of this run); pauses only extend."""
-        host = host.lower().rstrip(".")
-        until = math.inf if seconds is None else self._clock() + max(0.0, seconds)
-        self._paused_until[host] = max(until, self._paused_until.get(host, -math.inf))
-
-    def is_paused(self, host: str) -> bool:
-        return self._paused_until.get(host.lower().rstrip("."), -math.inf) > self._clock()
-
-    def _cool_down(self, host: str) -> None:
-        """Pause ``host`` after a redirect to WeChat's captcha: ``http.cooldown`` s, doubled per strike.
-
-        In memory, for this run; the crawl pipeline keeps its own persisted strikes and may extend this.
-        """
-        host = host.lower().rstrip(".")
-        strikes = self._strikes.get(host, 0)
-        self._strikes[host] = strikes + 1
-        self.pause_host(host, self._http.cooldown * 2.0 ** min(strikes, 30))
-
-    def _refuse_if_paused(self, host: str, url: str) -> None:
-        if self.is_paused(host):
-            raise Blocked(f"host {host} is paused", url=url)
+        for exit in self.exits:
+            await exit.client.aclose()
 
     # -- fetching --------------------------------------------------------------------------------------
 
@@ -250,13 +318,14 @@ class Fetcher:
     ) -> Page:
         """Fetch ``url`` following redirects; a :class:`Page` for a 2xx answer, else a FetchError.
 
-        Raises InvalidURL when ``url`` is not http(s) with a host, Blocked for a paused host or a
-        verification redirect, PermanentFetchError for 4xx and deleted articles, TooLarge past
-        ``max_bytes``, and TransientFetchError once retries are exhausted.
+        Raises InvalidURL when ``url`` is not http(s) with a host, Blocked when every exit is paused for
+        the host or answered with verification, PermanentFetchError for 4xx and deleted articles,
+        TooLarge past ``max_bytes``, DeadlineExceeded past ``max_time``, and TransientFetchError once
+        retries are exhausted.
         """
         try:
             start = httpx.URL(url)
-        except (httpx.InvalidURL, TypeError) as exc:
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
             raise InvalidURL(f"not a valid URL ({exc})", url=url) from exc
         if start.scheme not in ("http", "https") or not start.host:
             raise InvalidURL("not an http(s) URL with a host", url=url)
@@ -269,19 +338,66 @@ class Fetcher:
             sent["Referer"] = referer
         sent.update(headers or {})
 
+        tried: set[str] = set()
+        while True:
+            exit = await self._choose_exit(host, tried, url)
+            try:
+                return await self._attempts(url, start, method.upper(), json, sent, exit)
+            except Blocked as exc:
+                # a verification page is about this exit's address: another exit may still be welcome
+                if exc.reason != "verification" or len(self.exits) == 1:
+                    raise
+                tried.add(exit.label)
+            except _ExitDown:
+                tried.add(exit.label)
+
+    async def _choose_exit(self, host: str, tried: set[str], url: str) -> Exit:
+        """The usable exit whose turn for ``host`` comes first (least recently used on ties)."""
+        usable: list[Exit] = []
+        reasons: list[str] = []
+        for exit in self.exits:
+            if exit.benched or exit.label in tried:
+                continue
+            reason = await self.policy.paused(host, exit.label)
+            if reason:
+                reasons.append(reason)
+            else:
+                usable.append(exit)
+        if not usable:
+            if tried:
+                raise Blocked("verification", url=url)
+            if len(self.exits) == 1:
+                raise Blocked(f"host {host} is paused ({reasons[0] if reasons else 'exit benched'})", url=url)
+            why = reasons[0] if reasons and len(set(reasons)) == 1 else "paused or benched"
+            raise Blocked(f"every exit is paused for {host} ({why})", url=url)
+        return min(usable, key=lambda e: self.policy.next_free(host, e.label))
+
+    async def _attempts(
+        self, url: str, start: httpx.URL, method: str, json: Any, headers: dict[str, str], exit: Exit
+    ) -> Page:
         attempts = 0
+        total = self._http.retries + 1
+        host = _host_of(start)
+
+        def before_sleep(state: RetryCallState) -> None:
+            if self.on_retry is not None and state.next_action is not None:
+                self.on_retry(host, state.attempt_number + 1, total, state.next_action.sleep)
+
         retrying = AsyncRetrying(
             sleep=self._sleep,
-            stop=stop_after_attempt(self._http.retries + 1),
+            stop=stop_after_attempt(total),
             wait=self._wait,
-            retry=retry_if_exception_type(TransientFetchError),
+            retry=retry_if_exception_type(TransientFetchError) & retry_if_not_exception_type(DeadlineExceeded),
+            before_sleep=before_sleep,
             reraise=True,
         )
         try:
             async for attempt in retrying:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    return await self._follow(url, start, method.upper(), json, sent)
+                    return await self._follow(url, start, method, json, headers, exit)
+        except DeadlineExceeded:
+            raise
         except TransientFetchError as exc:
             raise TransientFetchError(
                 f"{exc.reason} after {attempts} attempt{'s' if attempts != 1 else ''}",
@@ -300,11 +416,13 @@ class Fetcher:
             wait = max(wait, min(exc.retry_after, self._http.backoff_max))
         return wait
 
-    async def _follow(self, url: str, start: httpx.URL, method: str, json: Any, headers: dict[str, str]) -> Page:
-        """One attempt: the request and its redirect chain."""
+    async def _follow(
+        self, url: str, start: httpx.URL, method: str, json: Any, headers: dict[str, str], exit: Exit
+    ) -> Page:
+        """One attempt: the request and its redirect chain, all through one exit."""
         current = start
         for _ in range(MAX_REDIRECTS + 1):
-            hop = await self._request(current, method, json, headers, requested=url)
+            hop = await self._request(current, method, json, headers, exit, requested=url)
             if hop.location is None:
                 return Page(
                     url=url,
@@ -313,23 +431,29 @@ class Fetcher:
                     headers=hop.headers,
                     content=hop.content,
                     fetched_at=datetime.now(UTC),
+                    exit=exit.label,
                 )
             location = hop.location
             if any(marker in location for marker in DELETED_MARKERS):
                 raise PermanentFetchError("deleted", url=url, status=hop.status)
-            scheme = urlsplit(location).scheme.lower()
+            try:
+                scheme = urlsplit(location).scheme.lower()
+            except ValueError as exc:
+                raise PermanentFetchError(
+                    f"redirect to an invalid URL {location!r}", url=url, status=hop.status
+                ) from exc
             if scheme and scheme not in ("http", "https"):
                 raise PermanentFetchError(f"redirect to a non-http URL {location!r}", url=url, status=hop.status)
             try:
                 target = current.join(location)
-            except httpx.InvalidURL as exc:
+            except (httpx.InvalidURL, ValueError) as exc:
                 raise PermanentFetchError(
                     f"redirect to an invalid URL {location!r}", url=url, status=hop.status
                 ) from exc
             if target.scheme not in ("http", "https") or not target.host:
                 raise PermanentFetchError(f"redirect to an unusable URL {location!r}", url=url, status=hop.status)
             if any(marker in target.path for marker in VERIFY_MARKERS):
-                self._cool_down(_host_of(current))
+                await self.policy.cool_down(_host_of(current), exit.label, reason="verification page", rest_of_run=True)
                 raise Blocked("verification", url=url, status=hop.status)
             if hop.status == 303 or (hop.status in (301, 302) and method == "POST"):
                 # what browsers do: the body is not re-sent to the new place
@@ -338,35 +462,43 @@ class Fetcher:
         raise PermanentFetchError(f"more than {MAX_REDIRECTS} redirects", url=url)
 
     async def _request(
-        self, url: httpx.URL, method: str, json: Any, headers: dict[str, str], *, requested: str
+        self, url: httpx.URL, method: str, json: Any, headers: dict[str, str], exit: Exit, *, requested: str
     ) -> _Hop:
-        """Send one request when the host's turn comes; read the body of a 2xx answer."""
+        """Send one request when the host's turn comes through this exit; read the body of a 2xx answer."""
         host = _host_of(url)
-        self._refuse_if_paused(host, requested)
-        lock = self._host_locks.setdefault(host, asyncio.Lock())
-        async with lock:
-            await self._wait_turn(host)
-            # another fetch may have paused the host while this one waited
-            self._refuse_if_paused(host, requested)
-            async with self._slots:
-                self._last_start[host] = self._clock()
+        try:
+            async with self.policy.turn(host, exit.label), self._slots:
                 try:
-                    return await self._send(url, method, json, headers, requested=requested)
+                    async with asyncio.timeout(self._http.max_time):
+                        hop = await self._send(url, method, json, headers, exit, requested=requested)
+                except TimeoutError as exc:
+                    raise DeadlineExceeded(
+                        f"no complete answer within {self._http.max_time:g} s (max_time)", url=requested
+                    ) from exc
                 except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-                    raise _map_error(exc, requested) from exc
+                    self._connection_failed(exc, exit)
+                    raise _map_error(exc, requested, host) from exc
+        except HostPaused as exc:
+            raise Blocked(f"host {host} is paused ({exc.reason})", url=requested) from None
+        exit.failures = 0
+        return hop
 
-    async def _wait_turn(self, host: str) -> None:
-        not_before = max(
-            self._last_start.get(host, -math.inf) + self._config.interval_for(host),
-            self._not_before.get(host, -math.inf),
-        )
-        delay = not_before - self._clock()
-        if delay > 0:
-            await self._sleep(delay)
+    def _connection_failed(self, exc: Exception, exit: Exit) -> None:
+        """Count connection failures of an exit; with others to fall back on, bench it after a few."""
+        if not isinstance(exc, httpx.ConnectError | httpx.ProxyError) or _unresolvable(exc):
+            return
+        exit.failures += 1
+        if len(self.exits) > 1 and exit.failures >= BENCH_AFTER:
+            exit.benched = True
+            if self.on_warning is not None:
+                self.on_warning(f"exit {exit.label} benched for this run after {exit.failures} failed connections")
+            raise _ExitDown(exit.label) from exc
 
-    async def _send(self, url: httpx.URL, method: str, json: Any, headers: dict[str, str], *, requested: str) -> _Hop:
+    async def _send(
+        self, url: httpx.URL, method: str, json: Any, headers: dict[str, str], exit: Exit, *, requested: str
+    ) -> _Hop:
         host = _host_of(url)
-        async with self._client.stream(method, url, json=json, headers=headers) as response:
+        async with exit.client.stream(method, url, json=json, headers=headers) as response:
             status = response.status_code
             got = {k.lower(): v for k, v in response.headers.items()}
             if status in REDIRECT_CODES:
@@ -377,15 +509,17 @@ class Fetcher:
             if status in RETRY_HTTP_CODES:
                 asked = retry_after_seconds(response.headers.get("retry-after"), date=response.headers.get("date"))
                 if asked is not None and asked > self._http.backoff_max:
-                    self.pause_host(host, asked)
+                    waited = await self.policy.cool_down(
+                        host, exit.label, seconds=asked, reason=f"HTTP {status} asked to wait {asked:g} s"
+                    )
                     raise Blocked(
-                        f"HTTP {status} asking to retry after {asked:g} s (over backoff_max)",
+                        f"HTTP {status} asking to retry after {asked:g} s: {host} paused for {waited:g} s",
                         url=requested,
                         status=status,
                     )
                 if asked is not None:
                     # other fetches to this host wait too, not just this URL's retry
-                    self._not_before[host] = max(self._not_before.get(host, -math.inf), self._clock() + asked)
+                    self.policy.defer(host, exit.label, asked)
                 raise TransientFetchError(f"HTTP {status}", url=requested, status=status, retry_after=asked)
             if not 200 <= status < 300:
                 raise PermanentFetchError(f"HTTP {status}", url=requested, status=status)

@@ -7,34 +7,32 @@ URL never stops a batch; the CLI decides how to print it and which exit status i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ingest.config import Config
 from ingest.errors import Blocked, FetchError, PermanentFetchError
-from ingest.fetch import Fetcher, Page
-from parsers import parse, parse_markdown
-from parsers.article import Article
-from parsers.decode import decode_html, looks_binary
-from parsers.errors import InvalidURL, JianbaoError, NotAnArticle, ParseError
-from parsers.origin import PLACEHOLDER_URLS, find_origin_url, guess_site_url
+from ingest.fetch import Fetcher
+from ingest.hosts import HostPolicy
+from parsers import parse
+from parsers.article import Article, Page
+from parsers.errors import InvalidURL, JianbaoError, NotAnArticle
+from parsers.saved import parse_saved
 from parsers.urls import canonical_url, host_of
-from storage import Store
+from storage import Store, hoststate
 
 T = TypeVar("T")
 OK_STATUSES = ("stored", "updated", "unchanged")
 # reasons after which a URL is settled: re-fetching a deleted article only annoys the host
 FINAL_REASONS = ("deleted", "removed")
-HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".mhtml")
-MARKDOWN_SUFFIXES = (".md", ".markdown")
-COOLDOWN_MAX = 6 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +46,7 @@ class Outcome:
     title: str | None = None
     url: str | None = None
     duplicate_of: int | None = None
+    error: BaseException | None = field(default=None, compare=False, repr=False)  # unforeseen: for -v
 
     @property
     def ok(self) -> bool:
@@ -70,13 +69,12 @@ def _save(
     input_name: str,
     aliases: Iterable[str],
     page: Page | None = None,
-    page_key: str | None = None,
 ) -> Outcome:
     """Page, article and fetch record in one transaction: all of them, or none."""
     with store.transaction():
         if page is not None:
             store.save_page(
-                page_key or article.url,
+                page.url,
                 content=page.content,
                 final_url=page.final_url,
                 status=page.status,
@@ -85,8 +83,8 @@ def _save(
             )
         saved = store.save_article(article, aliases=[a for a in aliases if a])
         store.save_fetch(
-            page_key or article.url, saved.outcome, status=page.status if page else None, article_id=saved.id,
-            source=article.source,
+            page.url if page else article.url, saved.outcome, status=page.status if page else None,
+            article_id=saved.id, source=article.source, exit=page.exit if page else None,
         )  # fmt: skip
     return Outcome(
         input_name,
@@ -98,15 +96,34 @@ def _save(
     )
 
 
-def _record(store: Store, url: str, outcome: Outcome, *, status: int | None = None) -> Outcome:
+def _record(store: Store, url: str, outcome: Outcome, *, status: int | None = None, exit: str | None = None) -> Outcome:
     store.save_fetch(
         url,
         outcome.status,
         reason=outcome.reason if outcome.status == "not-article" else None,
         error=outcome.reason if outcome.status in ("failed", "blocked") else None,
         status=status,
+        exit=exit,
     )
     return outcome
+
+
+class StoreState:
+    """The host policy's memory across runs, kept in the store and used on the store's own thread."""
+
+    def __init__(self, store: Store, run: Callable[..., Awaitable[Any]]) -> None:
+        self._store = store
+        self._run = run
+
+    async def load(self, host: str, exit: str) -> tuple[datetime | None, int]:
+        state = await self._run(hoststate.load_host_state, self._store, host, exit)
+        return state.until, state.strikes
+
+    async def save(self, host: str, exit: str, *, until: datetime | None, strikes: int, reason: str | None) -> None:
+        await self._run(hoststate.save_host_state, self._store, host, exit, until=until, strikes=strikes, reason=reason)
+
+    async def take(self, key: str, *, day: str, limit: int) -> bool:
+        return await self._run(hoststate.add_today, self._store, key, day=day, limit=limit) is not None
 
 
 class Importer:
@@ -114,7 +131,8 @@ class Importer:
 
     While URLs are imported, every store call runs on one dedicated thread (:meth:`run_store`): zstd
     and SQLite release the GIL there, so the event loop keeps fetching while a page is compressed and
-    written, and the store is still used by one thread at a time.
+    written, and the store is still used by one thread at a time. The fetcher's host policy keeps its
+    cool-downs and daily counts in the same store.
     """
 
     def __init__(
@@ -127,10 +145,13 @@ class Importer:
     ) -> None:
         self.store = store
         self.config = config
-        self.fetcher = fetcher or Fetcher(config)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.blocked_hosts: set[str] = set()
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jianbao-store")
+        self.fetcher = fetcher or Fetcher(config, policy=HostPolicy(config, now=self.clock))
+        self.policy = self.fetcher.policy
+        if self.policy.state is None:
+            self.policy.state = StoreState(store, self.run_store)
+        self._claimed: set[str] = set()
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -140,78 +161,94 @@ class Importer:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._store_thread, functools.partial(fn, *args, **kwargs))
 
-    # --- host cool-down: persisted, so the next cron run also leaves a blocking host alone -------
-
-    async def host_paused(self, host: str) -> bool:
-        if host in self.blocked_hosts or self.fetcher.is_paused(host):
-            return True
-        until, _ = await self.run_store(self.store.host_cooldown, host)
-        return until is not None and until > self.clock()
-
-    def _save_cool_down(self, host: str) -> None:
-        _, strikes = self.store.host_cooldown(host)
-        strikes += 1
-        seconds = min(self.config.http.cooldown * 2 ** (strikes - 1), COOLDOWN_MAX)
-        self.store.save_host_cooldown(host, until=self.clock() + timedelta(seconds=seconds), strikes=strikes)
-
-    async def _blocked(self, host: str, key: str, outcome: Outcome, *, status: int | None) -> Outcome:
-        self.blocked_hosts.add(host)
-        self.fetcher.pause_host(host)
-        await self.run_store(self._save_cool_down, host)
-        return await self.run_store(_record, self.store, key, outcome, status=status)
-
-    def _save_answered(self, host: str, article: Article, *, name: str, key: str, page: Page) -> Outcome:
-        until, strikes = self.store.host_cooldown(host)
-        if strikes or until:
-            self.store.save_host_cooldown(host, until=None, strikes=0)
-        return _save(self.store, article, input_name=name, aliases=(key, page.final_url), page=page, page_key=key)
+    async def _record(
+        self, key: str, outcome: Outcome, *, status: int | None = None, exit: str | None = None
+    ) -> Outcome:
+        return await self.run_store(_record, self.store, key, outcome, status=status, exit=exit)
 
     # --- inputs ---------------------------------------------------------------------------------
 
     async def import_url(self, url: str, *, name: str | None = None) -> Outcome:
+        """Fetch, parse and save one URL given in any shape (it is made canonical here)."""
         name = name or url
         try:
             key = canonical_url(url)
-            host = host_of(url)
         except InvalidURL as exc:
             return Outcome(name, "failed", exc.reason)
-        if await self.host_paused(host):
-            outcome = Outcome(name, "blocked", f"{host} cooling down after a verification page")
-            return await self.run_store(_record, self.store, key, outcome)
-        try:
-            # the canonical form: one address per article, no tracking parameters sent back
-            page = await self.fetcher.fetch(key)
-        except Blocked as exc:
-            return await self._blocked(host, key, Outcome(name, "blocked", exc.reason), status=exc.status)
-        except PermanentFetchError as exc:
-            outcome = (
-                Outcome(name, "not-article", "deleted")
-                if exc.reason == "deleted"
-                else Outcome(name, "failed", exc.reason)
-            )
-            return await self.run_store(_record, self.store, key, outcome, status=exc.status)
-        except FetchError as exc:
+        return await self.import_canonical(key, name=name)
+
+    async def import_canonical(self, key: str, *, name: str | None = None) -> Outcome:
+        """:meth:`import_url` for a URL that is canonical already (what discovery hands over)."""
+        name = name or key
+        host = host_of(key)
+        for _ in range(len(self.fetcher.exits)):
+            try:
+                # the canonical form: one address per article, no tracking parameters sent back
+                page = await self.fetcher.fetch(key)
+            except Blocked as exc:
+                return await self._record(key, Outcome(name, "blocked", exc.reason), status=exc.status)
+            except PermanentFetchError as exc:
+                outcome = (
+                    Outcome(name, "not-article", "deleted")
+                    if exc.reason == "deleted"
+                    else Outcome(name, "failed", exc.reason)
+                )
+                return await self._record(key, outcome, status=exc.status)
+            except FetchError as exc:
+                return await self._record(key, Outcome(name, "failed", exc.reason), status=exc.status)
+            # parsing is CPU-bound: off the event loop, so other hosts' fetches keep flowing
+            try:
+                article = await asyncio.to_thread(parse, page.content, page.final_url, content_type=page.content_type)
+            except NotAnArticle as exc:
+                if exc.reason != "verification":
+                    outcome = Outcome(name, "not-article", exc.reason)
+                    return await self._record(key, outcome, status=page.status, exit=page.exit)
+                # a verification page is about this exit's address: cool it down, try the next exit
+                await self.policy.cool_down(host, page.exit, reason="verification page", rest_of_run=True)
+                await self._record(
+                    key, Outcome(name, "blocked", "verification page"), status=page.status, exit=page.exit
+                )
+                continue
+            except JianbaoError as exc:
+                outcome = Outcome(name, "failed", exc.reason)
+                return await self._record(key, outcome, status=page.status, exit=page.exit)
+            await self.policy.answered(host, page.exit)
             return await self.run_store(
-                _record, self.store, key, Outcome(name, "failed", exc.reason), status=exc.status
+                _save, self.store, article, input_name=name, aliases=(key, page.final_url), page=page
             )
-        # parsing is CPU-bound: off the event loop, so other hosts' fetches keep flowing
+        return Outcome(name, "blocked", "verification page")
+
+    async def import_isolated(self, key: str, *, name: str | None = None) -> Outcome:
+        """:meth:`import_canonical`, where even an unforeseen error is this input's failure alone.
+
+        The article's transaction has rolled back by then; the failure is logged in ``fetches`` so the
+        URL is not retried as if never seen, and the batch (or crawl source) goes on.
+        """
         try:
-            article = await asyncio.to_thread(parse, page.content, page.final_url, content_type=page.content_type)
-        except NotAnArticle as exc:
-            if exc.reason == "verification":
-                return await self._blocked(host, key, Outcome(name, "blocked", "verification page"), status=page.status)
-            outcome = Outcome(name, "not-article", exc.reason)
-            return await self.run_store(_record, self.store, key, outcome, status=page.status)
-        except JianbaoError as exc:
-            return await self.run_store(
-                _record, self.store, key, Outcome(name, "failed", exc.reason), status=page.status
-            )
-        return await self.run_store(self._save_answered, host, article, name=name, key=key, page=page)
+            return await self.import_canonical(key, name=name)
+        except Exception as exc:  # the one place a bug in one input is kept from stopping the rest
+            outcome = Outcome(name or key, "failed", f"unexpected {type(exc).__name__}: {exc}", error=exc)
+            with contextlib.suppress(Exception):
+                await self._record(key, outcome)
+            return outcome
+
+    def paused_hosts(self) -> dict[str, str]:
+        """Hosts this run stopped asking, and why (for the summary)."""
+        return self.policy.paused_hosts()
 
     def import_file(self, path: str | Path, *, url: str | None = None) -> Outcome:
+        try:
+            return self._import_file(path, url=url)
+        except Exception as exc:  # as in import_isolated: one file's surprise is that file's failure
+            return Outcome(str(path), "failed", f"unexpected {type(exc).__name__}: {exc}", error=exc)
+
+    def _import_file(self, path: str | Path, *, url: str | None = None) -> Outcome:
         p = Path(path)
         name = str(path)
+        limit = self.config.http.max_bytes
         try:
+            if p.is_file() and p.stat().st_size > limit:
+                return Outcome(name, "failed", f"file over max_bytes {limit}")
             data = p.read_bytes()
         except FileNotFoundError:
             return Outcome(name, "failed", "no such file")
@@ -227,37 +264,18 @@ class Importer:
             return Outcome(name, "failed", exc.reason)
 
     def _import_bytes(self, data: bytes, *, name: str, suffix: str, url: str | None) -> Outcome:
-        if not data[:4096].strip() and not data.strip():
-            raise ParseError("empty file")
-        if looks_binary(data):
-            raise ParseError("binary data, not HTML or Markdown")
-        text = decode_html(data, name=name)
-        is_markdown = suffix in MARKDOWN_SUFFIXES or (
-            suffix not in HTML_SUFFIXES and text[:200].lstrip().startswith("---")
-        )
-        if is_markdown:
-            article = parse_markdown(text, name)
-            return _save(self.store, article, input_name=name, aliases=())
-        if suffix not in HTML_SUFFIXES and "<" not in text[:2000]:
-            raise ParseError("neither HTML nor Markdown")
-        origin = canonical_url(url) if url else find_origin_url(text)
-        if origin:
-            article = parse(data, origin)
-        else:
-            # with no recorded address the page's own ids can still identify it; a stand-in URL can not
-            article = parse(data, guess_site_url(text))
-            if article.key == article.url or article.url in PLACEHOLDER_URLS.values():
-                raise ParseError("cannot tell which URL the page came from; pass --url")
-            origin = article.url
+        saved = parse_saved(data, name, suffix=suffix, url=url)
+        if saved.origin is None:
+            return _save(self.store, saved.article, input_name=name, aliases=())
         page = Page(
-            url=origin,
-            final_url=origin,
+            url=saved.origin,
+            final_url=saved.origin,
             status=200,
             headers={"x-jianbao-file": Path(name).name},
             content=data,
             fetched_at=self.clock(),
         )
-        return _save(self.store, article, input_name=name, aliases=(origin,), page=page, page_key=origin)
+        return _save(self.store, saved.article, input_name=name, aliases=(saved.origin,), page=page)
 
     async def import_inputs(
         self,
@@ -301,22 +319,26 @@ class Importer:
         request in flight per host anyway). A bounded number of hosts run at once, so a page is held
         in memory only between its fetch and its save: memory stays flat however long the list.
         """
-        queues: dict[str, deque[str]] = {}
+        queues: dict[str, deque[tuple[str, str]]] = {}
         for item in urls:
             try:
-                host = host_of(item)
-            except InvalidURL:
-                host = ""
-            queues.setdefault(host, deque()).append(item)
+                key = canonical_url(item)
+            except InvalidURL as exc:
+                on_outcome(Outcome(item, "failed", exc.reason))
+                continue
+            queues.setdefault(host_of(key), deque()).append((key, item))
         host_slots = asyncio.Semaphore(max(8, 2 * self.config.http.concurrency))
+        # one fetching per exit while another parses and saves
+        workers = len(self.fetcher.exits) + 1
 
-        async def worker(queue: deque[str]) -> None:
+        async def worker(queue: deque[tuple[str, str]]) -> None:
             while queue and not should_stop():
-                on_outcome(await self.import_url(queue.popleft()))
+                key, name = queue.popleft()
+                on_outcome(await self.import_isolated(key, name=name))
 
-        async def drain(queue: deque[str]) -> None:
+        async def drain(queue: deque[tuple[str, str]]) -> None:
             async with host_slots:
-                await asyncio.gather(worker(queue), worker(queue))
+                await asyncio.gather(*(worker(queue) for _ in range(workers)))
 
         await asyncio.gather(*(drain(q) for q in queues.values()))
 

@@ -1,6 +1,7 @@
 """Discovery for scheduled crawls: which article URLs does each configured source name now?
 
-One small ``fetch_*`` per source kind fetches its listing pages and pages on until a page brings
+Each source kind says how to ask for its first listing page and how a page's typed cursor
+(:mod:`parsers.listings`) leads to the next; one loop, :func:`page_through`, pages on until a page brings
 nothing new (everything on it already stored, or already listed earlier in this run) or until
 ``source.max_pages`` listings were fetched. Newest-first listings make that rule cheap: a crawl every
 hour reads one page per source. Entries come out with canonical URLs, once per run, and only when
@@ -12,17 +13,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from ingest.config import SourceConfig
 from ingest.errors import ConfigError
-from parsers.errors import InvalidURL, ParseError
+from ingest.seen import SeenURLs
+from parsers.errors import ParseError
 from parsers.listings import (
+    AlbumCursor,
+    Cursor,
     Entry,
     Listing,
+    NextURL,
+    PageNumber,
     parse_album,
     parse_feed,
     parse_qq_channel,
@@ -30,7 +37,6 @@ from parsers.listings import (
     parse_sitemap,
     parse_url_list,
 )
-from parsers.urls import canonical_url
 
 QQ_CHANNEL_URL = "https://i.news.qq.com/web_feed/getPCList"
 QQ_HOT_URL = "https://r.inews.qq.com/gw/event/hot_ranking_list?page_size=50"
@@ -39,11 +45,9 @@ QQ_PAGE_SIZE = 20
 WECHAT_ALBUM_URL = "https://mp.weixin.qq.com/mp/appmsgalbum"
 JSON_ACCEPT = "application/json, text/plain, */*"
 
-IsNew = Callable[[list[str]], set[str]]
-
 
 class ListingPage(Protocol):
-    """What discovery reads of a fetched page (``ingest.fetch.Page`` has all of it)."""
+    """What discovery reads of a fetched page (``parsers.article.Page`` has all of it)."""
 
     @property
     def url(self) -> str: ...
@@ -71,31 +75,21 @@ class ListingFetcher(Protocol):
     ) -> ListingPage: ...
 
 
-class Seen:
-    """One run's memory: every URL listed so far, and the store's verdict on which are new."""
+@dataclass(frozen=True, slots=True)
+class ListingRequest:
+    """How to ask for one listing page and how to read the answer."""
 
-    def __init__(self, is_new: IsNew | None = None) -> None:
-        self._is_new = is_new
-        self._listed: set[str] = set()
+    url: str
+    parse: Callable[[bytes, str], Listing]
+    method: str = "GET"
+    json: Any = None
+    headers: Mapping[str, str] | None = None
+    referer: str | None = None
+    label: str | None = None  # named in errors where the URL alone does not say which page
 
-    def fresh(self, entries: Iterable[Entry]) -> list[Entry]:
-        """The entries not listed before in this run and new to the store, URLs made canonical."""
-        candidates: dict[str, Entry] = {}
-        for entry in entries:
-            try:
-                url = canonical_url(entry.url)
-            except InvalidURL:
-                continue
-            if url in self._listed or url in candidates:
-                continue
-            candidates[url] = dataclasses.replace(entry, url=url)
-        self._listed.update(candidates)
-        if not candidates:
-            return []
-        if self._is_new is None:
-            return list(candidates.values())
-        new = self._is_new(list(candidates))
-        return [entry for url, entry in candidates.items() if url in new]
+
+# what follows a listing page, given its cursor (None: the cursor kind does not belong to this source)
+Follow = Callable[[Cursor], ListingRequest | None]
 
 
 def _required(source: SourceConfig, key: str) -> str:
@@ -105,55 +99,73 @@ def _required(source: SourceConfig, key: str) -> str:
     return value
 
 
-def _pages(source: SourceConfig) -> int:
-    return max(1, source.max_pages)
-
-
-async def _listing(
-    fetcher: ListingFetcher,
-    url: str,
-    parse: Callable[[bytes, str], Listing],
-    *,
-    method: str = "GET",
-    json: Any = None,
-    headers: Mapping[str, str] | None = None,
-    referer: str | None = None,
-    label: str | None = None,
-) -> Listing:
+async def fetch_listing(fetcher: ListingFetcher, request: ListingRequest) -> Listing:
     """Fetch one listing page and parse it; a ParseError names the listing URL (FetchErrors already do)."""
-    page = await fetcher.fetch(url, method=method, json=json, headers=headers, referer=referer)
+    page = await fetcher.fetch(
+        request.url, method=request.method, json=request.json, headers=request.headers, referer=request.referer
+    )
     try:
-        return parse(page.content, page.final_url or url)
+        return request.parse(page.content, page.final_url or request.url)
     except ParseError as exc:
-        if exc.url and not label:
+        if exc.url and not request.label:
             raise
-        reason = f"{exc.reason} ({label})" if label else exc.reason
-        raise ParseError(reason, url=url) from exc
+        reason = f"{exc.reason} ({request.label})" if request.label else exc.reason
+        raise ParseError(reason, url=request.url) from exc
 
 
-# --- one function per kind -------------------------------------------------------------------------
+async def page_through(
+    fetcher: ListingFetcher,
+    first: ListingRequest,
+    seen: SeenURLs,
+    *,
+    pages: int,
+    follow: Follow = lambda cursor: None,
+) -> AsyncIterator[Entry]:
+    """The one paging loop: fetch, hand out what is new, go on while a page brings something new.
 
-
-async def fetch_feed(source: SourceConfig, fetcher: ListingFetcher, seen: Seen) -> AsyncIterator[Entry]:
-    """RSS / Atom / JSON Feed at ``source.url``, following the feed's own next-page link."""
-    url = _required(source, "url")
-    for _ in range(_pages(source)):
-        listing = await _listing(fetcher, url, parse_feed)
+    Child listings (a sitemap index's sitemaps) are queued breadth-first; every fetched listing counts
+    against ``pages``. A page of children only (an index) is no reason to stop; a page whose entries are
+    all known is: newest-first listings have nothing new beyond it.
+    """
+    queue: deque[ListingRequest] = deque([first])
+    visited: set[str] = set()
+    budget = max(1, pages)
+    while queue and budget > 0:
+        request = queue.popleft()
+        key = f"{request.method} {request.url} {request.json!r}"
+        if key in visited:
+            continue
+        visited.add(key)
+        budget -= 1
+        listing = await fetch_listing(fetcher, request)
+        queue.extend(dataclasses.replace(first, url=child, label=None) for child in listing.children)
+        if not listing.entries:
+            continue  # an index of sitemaps, or an empty page: whatever is queued still counts
         fresh = seen.fresh(listing.entries)
         for entry in fresh:
             yield entry
-        following = listing.next.get("url") if listing.next else None
-        if not fresh or not isinstance(following, str) or not following:
+        if not fresh:
             return
-        url = following
+        if listing.next is not None:
+            following = follow(listing.next)
+            if following is not None:
+                queue.append(following)
 
 
-def album_api_url(cursor: Mapping[str, Any]) -> str:
+# --- one request builder per kind ------------------------------------------------------------------
+
+
+def _feed_follow(cursor: Cursor) -> ListingRequest | None:
+    return ListingRequest(cursor.url, parse_feed) if isinstance(cursor, NextURL) else None
+
+
+def album_api_url(cursor: AlbumCursor) -> str:
     """The JSON continuation of an album from a :func:`parse_album` cursor."""
-    params = {"action": "getalbum"}
-    for key in ("__biz", "album_id", "count", "begin_msgid", "begin_itemidx", "is_reverse"):
-        if cursor.get(key) not in (None, ""):
-            params[key] = str(cursor[key])
+    params = {"action": "getalbum", "__biz": cursor.biz, "album_id": cursor.album_id, "count": str(cursor.count)}
+    params |= {"begin_msgid": cursor.begin_msgid, "begin_itemidx": cursor.begin_itemidx}
+    if cursor.is_reverse:
+        params["is_reverse"] = cursor.is_reverse
+    params = {k: v for k, v in params.items() if v not in (None, "")}
     params["f"] = "json"
     # `__biz` ends in base64 padding; WeChat's own pages send the `=` unescaped
     return f"{WECHAT_ALBUM_URL}?{urlencode(params, quote_via=quote, safe='=')}"
@@ -164,26 +176,16 @@ def _album_parser(url: str) -> Callable[[bytes, str], Listing]:
     return lambda data, _final: parse_album(data, url)
 
 
-async def fetch_album(source: SourceConfig, fetcher: ListingFetcher, seen: Seen) -> AsyncIterator[Entry]:
-    """A WeChat album: its HTML page first, then the JSON continuation from the last item listed."""
-    album_url = _required(source, "url")
-    listing = await _listing(fetcher, album_url, _album_parser(album_url))
-    for page in range(1, _pages(source) + 1):
-        fresh = seen.fresh(listing.entries)
-        for entry in fresh:
-            yield entry
-        if not fresh or listing.next is None or page >= _pages(source):
-            return
-        if not listing.next.get("album_id"):
+def _album_follow(album_url: str) -> Follow:
+    def follow(cursor: Cursor) -> ListingRequest | None:
+        if not isinstance(cursor, AlbumCursor):
+            return None
+        if not cursor.album_id:
             raise ParseError("album page names no album_id to continue from", url=album_url)
-        api = album_api_url(listing.next)
-        listing = await _listing(
-            fetcher,
-            api,
-            _album_parser(api),
-            headers={"Accept": JSON_ACCEPT},
-            referer=album_url,
-        )
+        api = album_api_url(cursor)
+        return ListingRequest(api, _album_parser(api), headers={"Accept": JSON_ACCEPT}, referer=album_url)
+
+    return follow
 
 
 def qq_channel_body(channel: str, flush_num: int) -> dict[str, Any]:
@@ -197,73 +199,31 @@ def qq_channel_body(channel: str, flush_num: int) -> dict[str, Any]:
     }
 
 
-def _qq_channel_parser(flush_num: int) -> Callable[[bytes, str], Listing]:
-    return lambda data, _final: parse_qq_channel(data, flush_num=flush_num)
-
-
-async def fetch_qq_channel(source: SourceConfig, fetcher: ListingFetcher, seen: Seen) -> AsyncIterator[Entry]:
-    """A qq.com channel feed, ``flush_num`` 1, 2, … until a page brings nothing new."""
-    channel = _required(source, "channel")
-    flush_num = 1
-    for _ in range(_pages(source)):
-        page_no = flush_num
-        listing = await _listing(
-            fetcher,
-            QQ_CHANNEL_URL,
-            _qq_channel_parser(page_no),
-            method="POST",
-            json=qq_channel_body(channel, page_no),
-            referer=QQ_REFERER,
-            label=f"channel {channel}, flush_num {page_no}",
-        )
-        fresh = seen.fresh(listing.entries)
-        for entry in fresh:
-            yield entry
-        if not fresh or listing.next is None:
-            return
-        flush_num = int(listing.next.get("flush_num", page_no + 1))
-
-
-async def fetch_qq_hot(source: SourceConfig, fetcher: ListingFetcher, seen: Seen) -> AsyncIterator[Entry]:
-    """qq.com's hot list: one page of up to 50 articles."""
-    listing = await _listing(
-        fetcher,
-        QQ_HOT_URL,
-        lambda data, _final: parse_qq_hot(data),
-        headers={"Accept": JSON_ACCEPT},
+def qq_channel_request(channel: str, flush_num: int) -> ListingRequest:
+    return ListingRequest(
+        QQ_CHANNEL_URL,
+        lambda data, _final: parse_qq_channel(data, flush_num=flush_num),
+        method="POST",
+        json=qq_channel_body(channel, flush_num),
         referer=QQ_REFERER,
-        label="hot list",
+        label=f"channel {channel}, flush_num {flush_num}",
     )
-    for entry in seen.fresh(listing.entries):
-        yield entry
 
 
-async def fetch_sitemap(source: SourceConfig, fetcher: ListingFetcher, seen: Seen) -> AsyncIterator[Entry]:
-    """A sitemap or sitemap index, children read breadth-first (freshest first when dated).
-
-    Every fetched sitemap counts against ``max_pages``; a urlset that brings nothing new ends the walk.
-    """
-    queue: deque[str] = deque([_required(source, "url")])
-    visited: set[str] = set()
-    budget = _pages(source)
-    while queue and budget > 0:
-        url = queue.popleft()
-        if url in visited:
-            continue
-        visited.add(url)
-        budget -= 1
-        listing = await _listing(fetcher, url, parse_sitemap)
-        queue.extend(child for child in listing.children if child not in visited)
-        if not listing.entries:
-            continue
-        fresh = seen.fresh(listing.entries)
-        for entry in fresh:
-            yield entry
-        if not fresh:
-            return
+def _qq_channel_follow(channel: str) -> Follow:
+    return lambda cursor: qq_channel_request(channel, cursor.number) if isinstance(cursor, PageNumber) else None
 
 
-async def fetch_url_list(source: SourceConfig, seen: Seen, *, base_dir: Path) -> AsyncIterator[Entry]:
+QQ_HOT = ListingRequest(
+    QQ_HOT_URL,
+    lambda data, _final: parse_qq_hot(data),
+    headers={"Accept": JSON_ACCEPT},
+    referer=QQ_REFERER,
+    label="hot list",
+)
+
+
+async def fetch_url_list(source: SourceConfig, seen: SeenURLs, *, base_dir: Path) -> AsyncIterator[Entry]:
     """A local text file of URLs, ``source.path`` relative to the config's folder."""
     path = base_dir / _required(source, "path")
     try:
@@ -280,33 +240,35 @@ async def fetch_url_list(source: SourceConfig, seen: Seen, *, base_dir: Path) ->
         yield entry
 
 
-async def discover(
+def discover(
     source: SourceConfig,
     fetcher: ListingFetcher,
     *,
-    is_new: IsNew | None,
+    seen: SeenURLs,
     base_dir: Path,
 ) -> AsyncIterator[Entry]:
     """The new article entries ``source`` lists now, each once, newest listing pages first.
 
-    ``is_new(urls)`` returns the subset the store does not hold yet (None: everything is new).
-    Raises FetchError / ParseError naming the listing URL, ConfigError for a missing URL list.
+    ``seen`` decides what is new (and remembers what this run listed). Raises FetchError / ParseError
+    naming the listing URL, ConfigError for a missing URL list.
     """
-    seen = Seen(is_new)
+    pages = source.max_pages
     match source.kind:
         case "feed":
-            entries = fetch_feed(source, fetcher, seen)
+            url = _required(source, "url")
+            return page_through(fetcher, ListingRequest(url, parse_feed), seen, pages=pages, follow=_feed_follow)
         case "wechat-album":
-            entries = fetch_album(source, fetcher, seen)
+            url = _required(source, "url")
+            first = ListingRequest(url, _album_parser(url))
+            return page_through(fetcher, first, seen, pages=pages, follow=_album_follow(url))
         case "qq-channel":
-            entries = fetch_qq_channel(source, fetcher, seen)
+            channel = _required(source, "channel")
+            first = qq_channel_request(channel, 1)
+            return page_through(fetcher, first, seen, pages=pages, follow=_qq_channel_follow(channel))
         case "qq-hot":
-            entries = fetch_qq_hot(source, fetcher, seen)
+            return page_through(fetcher, QQ_HOT, seen, pages=1)
         case "sitemap":
-            entries = fetch_sitemap(source, fetcher, seen)
+            return page_through(fetcher, ListingRequest(_required(source, "url"), parse_sitemap), seen, pages=pages)
         case "urls":
-            entries = fetch_url_list(source, seen, base_dir=base_dir)
-        case _:
-            raise ConfigError(f"source {source.name!r}: unknown kind {source.kind!r}", key="kind")
-    async for entry in entries:
-        yield entry
+            return fetch_url_list(source, seen, base_dir=base_dir)
+    raise ConfigError(f"source {source.name!r}: unknown kind {source.kind!r}", key="kind")

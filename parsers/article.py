@@ -80,3 +80,22 @@ class Article:
             if kwargs.get(name) is not None:
                 kwargs[name] = tuple(kwargs[name])
         return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page as fetched or read from the archive: ``url`` as asked for, ``final_url`` after redirects,
+    lower-case ``headers`` keys, the raw ``content``; ``exit`` labels the way out it came through
+    ('' when there is only one). Parsers read ``content`` and ``final_url``; storage archives the rest."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    content: bytes
+    fetched_at: datetime
+    exit: str = ""
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")

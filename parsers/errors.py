@@ -6,6 +6,7 @@
     ├── InvalidURL                    not http(s) with a host (also a ValueError)
     ├── FetchError                    ingest: the fetch did not yield a page; ``status`` when one was answered
     │   ├── TransientFetchError       retried by the fetcher: timeouts, resets, truncation, 429, 5xx, 567
+    │   │   └── DeadlineExceeded      no complete answer within ``http.max_time`` (a trickle): not retried
     │   ├── PermanentFetchError       never retried: 404, 410, deleted redirects (``babygohome``)
     │   ├── TooLarge                  the body passed ``max_bytes`` while streaming
     │   └── Blocked                   verification / rate-limit page: host cools down, URL stays pending

@@ -39,7 +39,7 @@ ALBUM_ITEM = "li.album__list-item"  # one per article on the album's first scree
 ALBUM_ITEM_TITLE = ".album__item-title-wrp"
 ALBUM_ITEM_TIME = ".js_article_create_time"  # unix seconds as text
 ALBUM_MARKERS = (".js_album_list", ".album__list")  # present even when the album is empty
-ALBUM_PAGE_SIZE = "10"  # what WeChat's own album script asks for
+ALBUM_PAGE_SIZE = 10  # what WeChat's own album script asks for
 # window.cgiData on the album page: `continue_flag: '1' * 1,`, `is_reverse: '1' * 1,`, `albumId: '…',`
 _CGI_FIELD = r"\b{name}\s*:\s*['\"]([^'\"]*)['\"]"
 
@@ -70,12 +70,44 @@ class Entry:
     published: datetime | None = None
 
 
+# --- cursors: what a listing page says about the page after it ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NextURL:
+    """A feed's own link to its following page (Atom ``rel="next"``, JSON Feed ``next_url``)."""
+
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumCursor:
+    """A WeChat album continues after its LAST listed item (``begin_msgid``/``begin_itemidx``)."""
+
+    biz: str
+    album_id: str
+    begin_msgid: str
+    begin_itemidx: str
+    count: int
+    is_reverse: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageNumber:
+    """Numbered pages (qq.com's ``flush_num``, WeRead's ``offset``): ``number`` is the page to ask next."""
+
+    number: int
+
+
+Cursor = NextURL | AlbumCursor | PageNumber
+
+
 @dataclass(frozen=True, slots=True)
 class Listing:
     """One page of a listing: its entries, the cursor for the following page, sub-sitemaps."""
 
     entries: tuple[Entry, ...]
-    next: dict[str, Any] | None = None
+    next: Cursor | None = None
     children: tuple[str, ...] = ()
 
 
@@ -286,7 +318,7 @@ def _child_text(el: ET.Element, *names: str) -> str | None:
 def parse_feed(data: bytes | str, url: str) -> Listing:
     """RSS 2.0 (and 0.9x / 1.0), Atom, or JSON Feed 1.0 / 1.1, told apart by their first bytes.
 
-    ``next`` is ``{"url": …}`` when the feed links its following page (Atom ``rel="next"``,
+    ``next`` is a :class:`NextURL` when the feed links its following page (Atom ``rel="next"``,
     JSON Feed ``next_url``).
     """
     head = data[:64].lstrip() if isinstance(data, str) else data[:64].lstrip(b" \t\r\n\xef\xbb\xbf")
@@ -337,9 +369,9 @@ def _atom_link(el: ET.Element, rel: str, base: str) -> str | None:
     return None
 
 
-def _atom_next(el: ET.Element, base: str) -> dict[str, Any] | None:
+def _atom_next(el: ET.Element, base: str) -> NextURL | None:
     href = _atom_link(el, "next", base)
-    return {"url": href} if href else None
+    return NextURL(href) if href else None
 
 
 def _parse_atom(root: ET.Element, url: str) -> Listing:
@@ -383,7 +415,7 @@ def _parse_json_feed(doc: Any, url: str) -> Listing:
             )
         )
     next_url = clean_url(doc.get("next_url"), url)
-    return Listing(entries=_dedup(entries), next={"url": next_url} if next_url else None)
+    return Listing(entries=_dedup(entries), next=NextURL(next_url) if next_url else None)
 
 
 # --- WeChat albums ---------------------------------------------------------------------------------
@@ -392,9 +424,9 @@ def _parse_json_feed(doc: Any, url: str) -> Listing:
 def parse_album(data: bytes | str, url: str) -> Listing:
     """A WeChat album: its HTML page (``/mp/appmsgalbum?action=getalbum…``) or a JSON continuation.
 
-    ``next`` holds the continuation's query parameters: ``__biz``, ``album_id``, ``begin_msgid`` and
-    ``begin_itemidx`` of the LAST item, ``count``, and ``is_reverse`` when the page or URL gives the
-    order. It is None when ``continue_flag`` says the album ends here.
+    ``next`` is an :class:`AlbumCursor`: ``__biz``, ``album_id``, ``begin_msgid`` and ``begin_itemidx``
+    of the LAST item, ``count``, and ``is_reverse`` when the page or URL gives the order. It is None
+    when ``continue_flag`` says the album ends here.
     """
     text = decode_html(data, name=url) if isinstance(data, bytes) else data
     if not text.strip():
@@ -413,21 +445,18 @@ def _url_params(url: str) -> dict[str, str]:
 
 def _album_cursor(
     url: str, last: tuple[str, str] | None, *, biz: str | None, album_id: str | None, reverse: str | None
-) -> dict[str, Any] | None:
+) -> AlbumCursor | None:
     if last is None:
         return None
     params = _url_params(url)
-    cursor: dict[str, Any] = {
-        "__biz": params.get("__biz") or biz or "",
-        "album_id": params.get("album_id") or album_id or "",
-        "begin_msgid": last[0],
-        "begin_itemidx": last[1],
-        "count": ALBUM_PAGE_SIZE,
-    }
-    order = params.get("is_reverse") or reverse
-    if order:
-        cursor["is_reverse"] = order
-    return cursor
+    return AlbumCursor(
+        biz=params.get("__biz") or biz or "",
+        album_id=params.get("album_id") or album_id or "",
+        begin_msgid=last[0],
+        begin_itemidx=last[1],
+        count=ALBUM_PAGE_SIZE,
+        is_reverse=params.get("is_reverse") or reverse or None,
+    )
 
 
 def _album_html(text: str, url: str) -> Listing:
@@ -558,7 +587,7 @@ def parse_qq_channel(data: bytes | str, *, flush_num: int = 1) -> Listing:
     if not isinstance(items, list):
         raise ParseError("qq channel answer without a data[] list")
     entries = _dedup(_qq_items(items))
-    return Listing(entries=entries, next={"flush_num": flush_num + 1} if items else None)
+    return Listing(entries=entries, next=PageNumber(flush_num + 1) if items else None)
 
 
 def parse_qq_hot(data: bytes | str) -> Listing:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsers.errors import InvalidURL
 
@@ -36,14 +36,66 @@ _QQ_CMS = re.compile(r"^/a/(\d{8})/(\d{6,})\.htm$")
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|adChannelId|scene|srcid|share_token|ref|fbclid|gclid)$", re.I)
 
 
-def _split(url: str) -> SplitResult:
-    raw = html.unescape(url.strip())
+def absolute_url(raw: str, base: str | None = None) -> str:
+    """``//host/x`` as ``https://host/x`` (what a browser on an https page does), and a relative
+    reference resolved against ``base``; anything else as given. Validation is :func:`split_url`'s job."""
+    raw = raw.strip()
     if raw.startswith("//"):
-        raw = "https:" + raw
-    parts = urlsplit(raw)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise InvalidURL("not an http(s) URL with a host", url=url.strip() or repr(url))
+        return "https:" + raw
+    if base and not _SCHEME.match(raw):
+        try:
+            return urljoin(base, raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
+
+
+def mask_userinfo(url: str) -> str:
+    """``scheme://user:pass@host`` as ``scheme://***@host``: what may be printed or stored of a proxy URL."""
+    return _USERINFO.sub("***@", url)
+
+
+def split_url(url: str) -> SplitResult:
+    """The one place a URL is taken apart: an http(s) URL with a usable host and port, else InvalidURL.
+
+    Every error ``urllib.parse`` can raise (an unclosed ``[``, a port past 65535, a NUL) becomes an
+    InvalidURL naming the input, so no caller meets a bare ValueError.
+    """
+    if not isinstance(url, str):
+        raise InvalidURL("not a URL", url=repr(url))
+    raw = absolute_url(html.unescape(url.strip()))
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
+        raise InvalidURL("control character in URL", url=ascii(url.strip()))
+    name = url.strip() or repr(url)
+    try:
+        parts = urlsplit(raw)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises for a port out of range or not a number
+    except ValueError as exc:
+        raise InvalidURL(f"not a valid URL ({exc})", url=name) from exc
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise InvalidURL("not an http(s) URL with a host", url=name)
+    if host.startswith("xn--") or ".xn--" in host:
+        try:
+            host.encode("ascii").decode("idna")
+        except UnicodeError as exc:
+            raise InvalidURL("not a valid internationalised host name", url=name) from exc
     return parts
+
+
+_split = split_url
+
+
+def _netloc(host: str, port: int | None, scheme: str) -> str:
+    """host[:port] as it goes back into a URL: an IPv6 literal keeps its brackets."""
+    shown = f"[{host}]" if ":" in host else host
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return shown
+    return f"{shown}:{port}"
 
 
 def host_of(url: str) -> str:
@@ -145,10 +197,9 @@ def canonical_url(url: str) -> str:
         if _QQ_CMS.match(parts.path):
             return urlunsplit(("https", host, parts.path, "", ""))
         query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
-        return urlunsplit(("https", host, parts.path or "/", urlencode(query), ""))
+        return urlunsplit(("https", _netloc(host, parts.port, "https"), parts.path or "/", urlencode(query), ""))
     # the open web: keep the scheme (some sites have no https), drop fragments, tracking and default ports
     scheme = parts.scheme.lower()
-    port = parts.port
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    netloc = _netloc(host, parts.port, scheme)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))

@@ -11,8 +11,11 @@ import pytest
 from parsers.article import SHANGHAI
 from parsers.errors import ParseError
 from parsers.listings import (
+    AlbumCursor,
     Entry,
     Listing,
+    NextURL,
+    PageNumber,
     parse_album,
     parse_feed,
     parse_qq_channel,
@@ -92,7 +95,7 @@ def test_atom_alternate_links_and_next_page() -> None:
     assert two.published == sh(2025, 2, 28, 20, 15)
     assert three.published == sh(2025, 2, 27, 10, 0)
     # rel="next" is relative to the feed's own URL
-    assert listing.next == {"url": "https://example.org/feeds/atom-page2.xml"}
+    assert listing.next == NextURL("https://example.org/feeds/atom-page2.xml")
 
 
 def test_json_feed_items_and_next_url() -> None:
@@ -102,7 +105,7 @@ def test_json_feed_items_and_next_url() -> None:
     assert listing.entries[0].published == sh(2025, 3, 1, 9, 0)
     assert listing.entries[1].published == datetime(2025, 2, 28, 23, 59, 59, tzinfo=UTC)
     assert listing.entries[2].published is None
-    assert listing.next == {"url": "https://example.net/feed.json?page=2"}
+    assert listing.next == NextURL("https://example.net/feed.json?page=2")
 
 
 def test_rss_1_0_rdf_items() -> None:
@@ -172,21 +175,21 @@ def test_album_html_first_screen() -> None:
         sh(2024, 5, 30, 8, 0),
     ]
     # continue from the LAST item, in the page's own order
-    assert listing.next == {
-        "__biz": BIZ,
-        "album_id": "1234567890123456789",
-        "begin_msgid": "2650001002",
-        "begin_itemidx": "1",
-        "count": "10",
-        "is_reverse": "1",
-    }
+    assert listing.next == AlbumCursor(
+        biz=BIZ,
+        album_id="1234567890123456789",
+        begin_msgid="2650001002",
+        begin_itemidx="1",
+        count=10,
+        is_reverse="1",
+    )
 
 
 def test_album_html_learns_ids_from_the_page_when_the_url_lacks_them() -> None:
     listing = parse_album(fixture("album.html"), "https://mp.weixin.qq.com/mp/appmsgalbum?action=getalbum")
-    assert listing.next is not None
-    assert listing.next["__biz"] == BIZ  # from the items' links
-    assert listing.next["album_id"] == "1234567890123456789"  # from cgiData.albumId
+    assert isinstance(listing.next, AlbumCursor)
+    assert listing.next.biz == BIZ  # from the items' links
+    assert listing.next.album_id == "1234567890123456789"  # from cgiData.albumId
 
 
 def test_album_html_that_says_it_ends_has_no_cursor() -> None:
@@ -208,14 +211,14 @@ def test_album_json_continuation() -> None:
     ]
     assert [e.title for e in listing.entries] == ["第零篇：冬", "番外 & 附录", "序章"]
     assert listing.entries[2].published == sh(2024, 5, 27, 8, 0)
-    assert listing.next == {
-        "__biz": BIZ,
-        "album_id": "1234567890123456789",
-        "begin_msgid": "2650000980",
-        "begin_itemidx": "3",
-        "count": "10",
-        "is_reverse": "1",  # carried over from the request
-    }
+    assert listing.next == AlbumCursor(
+        biz=BIZ,
+        album_id="1234567890123456789",
+        begin_msgid="2650000980",
+        begin_itemidx="3",
+        count=10,
+        is_reverse="1",  # carried over from the request
+    )
 
 
 def test_album_json_last_page_with_a_lone_article_object() -> None:
@@ -268,7 +271,7 @@ def test_qq_channel_expands_aggregate_cards() -> None:
     assert [e.title for e in listing.entries] == ["两会首日速览", "各地春耕忙", "视频：无人机播种", "昨夜今晨要闻"]
     assert listing.entries[2].published == sh(2025, 3, 1, 7, 45, 10)
     assert listing.entries[3].published == sh(2025, 2, 28, 22, 10, 5)
-    assert listing.next == {"flush_num": 2}
+    assert listing.next == PageNumber(2)
 
 
 def test_qq_channel_next_counts_from_the_page_asked() -> None:
@@ -277,7 +280,7 @@ def test_qq_channel_next_counts_from_the_page_asked() -> None:
         "https://new.qq.com/rain/a/20250228A09DDD00?from=pc",
         "https://news.qq.com/rain/a/20250228A08EEE00",
     ]
-    assert listing.next == {"flush_num": 3}
+    assert listing.next == PageNumber(3)
     assert parse_qq_channel('{"code":0,"data":[]}', flush_num=5) == Listing(entries=())
 
 
@@ -416,11 +419,11 @@ def test_corpus_album_page_first_screen() -> None:
     assert "&amp;" not in first.url
     assert first.published == datetime.fromtimestamp(1772875800, SHANGHAI)
     assert all(e.url.startswith("http://mp.weixin.qq.com/s?__biz=Mzg4NTc2OTYxMQ==") for e in listing.entries)
-    assert listing.next is not None
-    assert listing.next["begin_msgid"] == "2247484534" == last.url.split("mid=")[1].split("&")[0]
-    assert listing.next["begin_itemidx"] == "1"
-    assert listing.next["album_id"] == "3329839945947119618"
-    assert listing.next["is_reverse"] == "1"
+    assert isinstance(listing.next, AlbumCursor)
+    assert listing.next.begin_msgid == "2247484534" == last.url.split("mid=")[1].split("&")[0]
+    assert listing.next.begin_itemidx == "1"
+    assert listing.next.album_id == "3329839945947119618"
+    assert listing.next.is_reverse == "1"
 
 
 @needs_corpus

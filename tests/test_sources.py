@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from ingest.config import SourceConfig, build_config
+from ingest.seen import SeenURLs
+from parsers.listings import AlbumCursor
 from ingest.errors import ConfigError, PermanentFetchError
 from ingest.fetch import Fetcher
 from ingest.sources import QQ_CHANNEL_URL, QQ_HOT_URL, album_api_url, discover, qq_channel_body
@@ -103,9 +105,9 @@ class Store:
         self.stored = stored or set()
         self.asked: list[list[str]] = []
 
-    def __call__(self, urls: list[str]) -> set[str]:
-        self.asked.append(list(urls))
-        return {u for u in urls if u not in self.stored}
+    def __call__(self, urls: set[str]) -> set[str]:
+        self.asked.append(sorted(urls))
+        return {u for u in urls if u in self.stored}
 
 
 def fx(name: str) -> bytes:
@@ -116,11 +118,12 @@ def run(
     source: SourceConfig,
     fetcher: Any,
     *,
-    is_new: Callable[[list[str]], set[str]] | None = None,
+    is_new: Callable[[set[str]], set[str]] | None = None,
     base_dir: Path = FIXTURES,
 ) -> list[Entry]:
     async def collect() -> list[Entry]:
-        return [e async for e in discover(source, fetcher, is_new=is_new, base_dir=base_dir)]
+        seen = SeenURLs(is_new)
+        return [e async for e in discover(source, fetcher, seen=seen, base_dir=base_dir)]
 
     return asyncio.run(collect())
 
@@ -228,7 +231,7 @@ def test_album_max_pages() -> None:
 
 
 def test_album_api_url_from_a_cursor() -> None:
-    cursor = {"__biz": BIZ, "album_id": "42", "begin_msgid": "7", "begin_itemidx": "2", "count": "10"}
+    cursor = AlbumCursor(biz=BIZ, album_id="42", begin_msgid="7", begin_itemidx="2", count=10)
     assert album_api_url(cursor) == (
         "https://mp.weixin.qq.com/mp/appmsgalbum?action=getalbum&__biz=MzI0NTk5MDAwMQ==&album_id=42"
         "&count=10&begin_msgid=7&begin_itemidx=2&f=json"
@@ -439,7 +442,7 @@ def test_discover_through_the_real_fetcher_posts_json() -> None:
     async def main() -> list[Entry]:
         async with Fetcher(build_config({}), transport=httpx.MockTransport(handler), sleep=no_sleep) as fetcher:
             source = SourceConfig(name="tech", kind="qq-channel", channel="news_news_tech")
-            return [e async for e in discover(source, fetcher, is_new=None, base_dir=FIXTURES)]
+            return [e async for e in discover(source, fetcher, seen=SeenURLs(), base_dir=FIXTURES)]
 
     entries = asyncio.run(main())
     assert [b["flush_num"] for b in seen_bodies] == [1, 2]
