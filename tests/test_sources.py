@@ -14,14 +14,13 @@ import httpx
 import pytest
 
 from ingest.config import SourceConfig, build_config
-from ingest.seen import SeenURLs
-from parsers.listings import AlbumCursor
 from ingest.errors import ConfigError, PermanentFetchError
 from ingest.fetch import Fetcher
+from ingest.seen import SeenURLs
 from ingest.sources import QQ_CHANNEL_URL, QQ_HOT_URL, album_api_url, discover, qq_channel_body
 from parsers.article import SHANGHAI
 from parsers.errors import ParseError
-from parsers.listings import Entry
+from parsers.listings import AlbumCursor, Entry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
 BIZ = "MzI0NTk5MDAwMQ=="
