@@ -187,12 +187,10 @@ def merge_export(existing_text: str, article: Article, *, body: str | None = Non
     kept_body = isinstance(stamp, str) and stamp != _digest(old.body) and old.body != new_body
     ours = _tags(article)
     theirs = old.data.get("tags")
-    user_tags = (
-        [str(t) for t in theirs if isinstance(t, str | int | float) and str(t) not in ours]
-        if isinstance(theirs, list)
-        else []
-    )
-    owned = _owned(article, tags=[*ours, *user_tags])
+    # the user's list in the user's order (what they added, how they sorted it), then what it lacks of ours
+    kept_tags = [str(t) for t in theirs if isinstance(t, str | int | float)] if isinstance(theirs, list) else []
+    tags = list(dict.fromkeys([*kept_tags, *ours]))
+    owned = _owned(article, tags=tags)
     written = {m.group(1) for m in (re.match(r"^(\w+):", line) for line in owned) if m}
     kept: list[str] = []
     for key, lines in old.blocks:

@@ -156,7 +156,7 @@ def test_reexport_rewrites_only_jianbaos_keys_and_keeps_the_users(tmp_path: Path
     out = first.path.read_text(encoding="utf-8")
     data, body = split_file(out)
     assert data["draft"] is True and data["weight"] == 3 and data["aliases"] == ["/old/path/"]
-    assert data["tags"] == ["qq", "每日经济新闻", "我的标签"]
+    assert data["tags"] == ["qq", "每日经济新闻", "我的标签"]  # in the order the user left them
     assert data["title"] == "新标题" and data["summary"] == "新摘要"
     assert "# 我的备注\ndraft: true" in out and out.count("title:") == 1
     assert body == split_file(text)[1]
