@@ -22,7 +22,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from parsers.article import SHANGHAI, Article
 from parsers.errors import NotAnArticle, ParseError
-from parsers.jsdata import find_balanced, js_unescape
+from parsers.jsdata import IDENT, STRING, STRING_RE, assigned_literal, find_balanced, find_name, js_unescape
 from parsers.markdown import clean_image_url, html_to_markdown, normalize_text
 from parsers.urls import InvalidURL, canonical_url, wechat_ids, wechat_url
 
@@ -132,15 +132,7 @@ _MAX_TS = 4_102_444_800  # 2100-01-01
 
 # --- JavaScript literals --------------------------------------------------------------------------
 
-# unrolled, possessive string literal patterns: linear and fast on 300 KB strings
-_STR = r"""(?:"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"|'[^'\\\n]*+(?:\\.[^'\\\n]*+)*+')"""
-_STR_RE = re.compile(_STR)
-# what follows `var name` / `window.name`: `= "a" || "b"`, `= htmlDecode("…")`, `= '…'.html(false)`
-_CHAIN = rf"""({_STR}(?:[ \t]*\|\|[ \t]*{_STR})*)"""
-_ASSIGN_TAIL = re.compile(rf"""[ \t]*=[ \t]*\(?[ \t]*(?:(?:htmlDecode|JsDecode|decodeURIComponent)\([ \t]*)?{_CHAIN}""")
-# what follows `key:` in an object literal: `JsDecode('…')`, `'…' * 1`, `"…"`
-_FIELD_TAIL = re.compile(rf"""[ \t]*:[ \t]*(?:JsDecode\([ \t]*)?{_CHAIN}""")
-_IDENT = re.compile(r"[\w$.]")
+# string literals are read by parsers.jsdata (find_name, assigned_literal, STRING)
 _TS_SCRIPT = (
     # rendered pages: var t="<server time>",n="<ct>",s="2020-02-12"; e(t,n,s,…"publish_time")
     re.compile(r"""\w+\s*=\s*["']\d{9,11}["']\s*,\s*\w+\s*=\s*["'](\d{9,11})["']\s*,\s*\w+\s*=\s*["']\d{4}-"""),
@@ -151,33 +143,15 @@ _TS_SCRIPT = (
 )
 _WALL_TIME = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
 _TAG = re.compile(r"<(?:p|br|div|section|span|img|a|strong|h\d)\b", re.I)
-_SHARE_HTML = re.compile(rf"""innerHTML\s*=\s*({_STR})""")
+_SHARE_HTML = re.compile(rf"""innerHTML\s*=\s*({STRING})""")
 _BIZ = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 _DIGITS = re.compile(r"^\d+$")
 _SN = re.compile(r"^[0-9a-fA-F]{16,64}$")
 
 
-def _literal_values(chain: str) -> Iterator[str]:
-    for m in _STR_RE.finditer(chain):
-        yield m.group(0)[1:-1]
-
-
-def _first_nonempty(chain: str) -> str:
-    return next((v for v in _literal_values(chain) if v), "")
-
-
 def _decode(raw: str) -> str:
     """A JS string body as text: JS escapes, then the HTML entities WeChat's htmlDecode undoes."""
     return unescape(js_unescape(raw))
-
-
-def _find_key(text: str, needle: str, start: int = 0) -> Iterator[int]:
-    """Positions just past ``needle`` where it is not the tail of a longer identifier."""
-    i = text.find(needle, start)
-    while i != -1:
-        if i == 0 or not _IDENT.match(text[i - 1]):
-            yield i + len(needle)
-        i = text.find(needle, i + 1)
 
 
 class _Scripts:
@@ -223,7 +197,7 @@ class _Scripts:
             k = j + len(name)
             while k < end and js[k] in " \t\r\n=":
                 k += 1
-            owner_ok = j == 0 or js[max(0, j - 7) : j] == "window." or not _IDENT.match(js[j - 1])
+            owner_ok = j == 0 or js[max(0, j - 7) : j] == "window." or not IDENT.match(js[j - 1])
             if owner_ok and k < end and js[k] == "{" and "=" in js[j:k]:
                 return k
             j = js.find(name, j + 1, end)
@@ -236,13 +210,12 @@ class _Scripts:
             return self._vars[key]
         found: str | None = None
         for prefix in prefixes:
-            for end in _find_key(self.js, prefix + name):
+            for end in find_name(self.js, prefix + name):
                 if end < len(self.js) and (self.js[end].isalnum() or self.js[end] in "_$"):
                     continue
-                m = _ASSIGN_TAIL.match(self.js, end)
-                if not m:
+                value = assigned_literal(self.js, end)
+                if value is None:
                     continue
-                value = _first_nonempty(m.group(1))
                 if value:
                     self._vars[key] = _decode(value)
                     return self._vars[key]
@@ -253,10 +226,10 @@ class _Scripts:
     def field(self, key: str, *, text: str | None = None, start: int = 0) -> str | None:
         """The first ``key: '…'`` string in the cgiDataNew literal (or ``text``), decoded."""
         src = self.cgi if text is None else text
-        for end in _find_key(src, key, start):
-            m = _FIELD_TAIL.match(src, end)
-            if m:
-                return _decode(_first_nonempty(m.group(1)))
+        for end in find_name(src, key, start):
+            value = assigned_literal(src, end, field=True)
+            if value is not None:
+                return _decode(value)
         return None
 
 
@@ -606,12 +579,12 @@ class _Page:
 
     def picture_images(self) -> list[str]:
         src = self.scripts.js
-        for end in _find_key(src, "window.picture_page_info_list"):
+        for end in find_name(src, "window.picture_page_info_list"):
             urls = self._picture_list(src, end)
             if urls:
                 return urls
         if self.scripts.cgi:
-            for end in _find_key(self.scripts.cgi, "picture_page_info_list"):
+            for end in find_name(self.scripts.cgi, "picture_page_info_list"):
                 urls = self._picture_list(self.scripts.cgi, end)
                 if urls:
                     return urls
@@ -727,7 +700,7 @@ def _outer_level(obj: str) -> str:
             i = close
             continue
         if c in "'\"":
-            m = _STR_RE.match(obj, i)
+            m = STRING_RE.match(obj, i)
             if m:
                 out.append(m.group(0))
                 i = m.end()

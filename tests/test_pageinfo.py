@@ -51,9 +51,12 @@ def test_js_objects_are_cut_by_balanced_brackets_not_by_the_first_brace() -> Non
 def test_js_strings() -> None:
     assert js_unescape(r"\x3cp\x3e\u4e2d\/\u{1F600}\uD83D\uDE00") == "<p>中/\U0001f600\U0001f600"
     text = "var msg_title = '\\u6807\\u9898'.html(false); title: JsDecode('\\x26amp;')"
-    assert js_string(text, r"var\s+msg_title") == "标题"
-    assert js_string(text, r"\btitle") == "&amp;"
-    assert js_string(text, r"var\s+nope") is None
+    assert js_string(text, "msg_title") == "标题"
+    assert js_string(text, "title", field=True) == "&amp;"
+    assert js_string(text, "nope") is None
+    # a longer name that ends the same is not the name; an empty value gives way to a later one
+    assert js_string("var my_title = 'x'; var title = '' || 'y'", "title") == "y"
+    assert js_string("var title = ''", "title") == ""
 
 
 def test_decoding_by_header_bom_then_trial() -> None:
