@@ -19,6 +19,16 @@ from parsers.urls import split_url
 
 Failure = tuple[str, str]  # (remote URL, why)
 
+# how image files begin, for hosts that send them as application/octet-stream
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
+
+
+def looks_like_image(content: bytes) -> bool:
+    """JPEG (any APPn, not only JFIF), PNG, GIF, BMP, WebP or AVIF by their first bytes."""
+    if content.startswith(_IMAGE_MAGIC):
+        return True
+    return (content[:4] == b"RIFF" and content[8:12] == b"WEBP") or content[4:12] in (b"ftypavif", b"ftypavis")
+
 
 async def fetch_image(fetcher: Fetcher, url: str, article: Article, out_dir: Path) -> str:
     """Save one image into the article's bundle folder (reusing an earlier download); its file name."""
@@ -30,7 +40,7 @@ async def fetch_image(fetcher: Fetcher, url: str, article: Article, out_dir: Pat
         return existing[0].name
     page = await fetcher.fetch(url, referer=referer_for(url, article))
     content_type = page.content_type or ""
-    if not content_type.startswith("image/") and page.content[:4] not in (b"\xff\xd8\xff\xe0", b"\x89PNG", b"GIF8"):
+    if not content_type.startswith("image/") and not looks_like_image(page.content):
         raise FetchError(f"not an image ({content_type or 'no content type'})", url=url, status=page.status)
     name = image_file_name(url, content_type)
     write_file(out_dir, folder / name, page.content)  # never through a symlink, never outside out_dir

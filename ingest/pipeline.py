@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,8 +30,6 @@ from storage import Store, hoststate
 
 T = TypeVar("T")
 OK_STATUSES = ("stored", "updated", "unchanged")
-# reasons after which a URL is settled: re-fetching a deleted article only annoys the host
-FINAL_REASONS = ("deleted", "removed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +148,6 @@ class Importer:
         self.policy = self.fetcher.policy
         if self.policy.state is None:
             self.policy.state = StoreState(store, self.run_store)
-        self._claimed: set[str] = set()
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -356,7 +352,3 @@ def read_list(lines: Iterable[str]) -> list[str]:
         if line and not line.startswith("#"):
             out.append(line)
     return out
-
-
-def elapsed_since(start: float) -> float:
-    return time.monotonic() - start

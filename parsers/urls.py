@@ -13,8 +13,6 @@ from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlj
 
 from parsers.errors import InvalidURL
 
-BadURL = InvalidURL  # the name the parsers use; one class
-
 WECHAT_HOST = "mp.weixin.qq.com"
 WECHAT_ID_PARAMS = ("__biz", "mid", "idx", "sn")
 # old links name the same ids differently
