@@ -52,6 +52,7 @@ FEED_LIMIT = 50
 FEED_MAX = 500
 SEARCH_FEED_POOL = 200  # a saved-search feed takes the best this many matches, then the newest of them
 FEED_CACHE = 64  # whole feed documents kept by ETag
+FEED_CACHE_BYTES = 24_000_000  # and at most this much of them (a limit=500 feed is a few MB)
 FEED_MAX_AGE = 60  # seconds a reader or a proxy may reuse a feed without asking
 MARKS = ("\ue000", "\ue001")  # private-use characters: never in stored text, so never mistaken for a match
 VALIDATOR_VERSION = "1"  # bump when the documents change shape, so old ETags stop matching
@@ -252,8 +253,8 @@ class App:
             config, DiskCache(cache_folder(db_path), config.serve.image_cache_mb * 1024 * 1024), export_dir=export_path
         )
         self.templates = _env()
-        self.feed_cache = LRU(FEED_CACHE)
-        self.html_cache = LRU(RENDER_CACHE)
+        self.feed_cache = LRU(FEED_CACHE, max_chars=FEED_CACHE_BYTES)
+        self.html_cache = LRU(RENDER_CACHE, max_chars=RENDER_CACHE * 8000)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -465,27 +466,33 @@ class App:
             headers = _validators(etag, modified)
             if _not_modified(request, etag, modified):
                 return Response(status_code=304, headers=headers)
-            everything = [feedfmt.Outline("jianbao: 全部", f"{base}/feed.atom", f"{base}/")]
-            by_source = [
-                feedfmt.Outline(f"jianbao: {name}", f"{base}/feed.atom?source={name}", f"{base}/?source={name}")
-                for name in queries.sources(store)
-            ]
-            by_account = [
-                feedfmt.Outline(
-                    acc.account,
-                    f"{base}/feed.atom?{urlencode({'account': acc.account})}",
-                    f"{base}/?{urlencode({'account': acc.account})}",
-                )
-                for acc in queries.accounts(store)
-            ]
-            body = feedfmt.opml(
-                "jianbao",
-                modified or datetime.now(UTC),
-                [("jianbao", everything + by_source), ("公众号 / 媒体", by_account)],
-            )
-            return Response(body, media_type="text/x-opml; charset=utf-8", headers=headers)
+            cached = self.feed_cache.get(etag)
+            if cached is None:
+                cached = self._opml(store, base, modified)
+                self.feed_cache.put(etag, cached)
+            return Response(cached, media_type="text/x-opml; charset=utf-8", headers=headers)
 
         return await self.readers.run(work)
+
+    def _opml(self, store: Store, base: str, modified: datetime | None) -> bytes:
+        everything = [feedfmt.Outline("jianbao: 全部", f"{base}/feed.atom", f"{base}/")]
+        by_source = [
+            feedfmt.Outline(f"jianbao: {name}", f"{base}/feed.atom?source={name}", f"{base}/?source={name}")
+            for name in queries.sources(store)
+        ]
+        by_account = [
+            feedfmt.Outline(
+                acc.account,
+                f"{base}/feed.atom?{urlencode({'account': acc.account})}",
+                f"{base}/?{urlencode({'account': acc.account})}",
+            )
+            for acc in queries.accounts(store)
+        ]
+        return feedfmt.opml(
+            "jianbao",
+            modified or datetime.now(UTC),
+            [("jianbao", everything + by_source), ("公众号 / 媒体", by_account)],
+        )
 
     # -- images ------------------------------------------------------------------------------------
 

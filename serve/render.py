@@ -27,10 +27,13 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": 
 
 
 class LRU:
-    """A small thread-safe least-recently-used map."""
+    """A small thread-safe least-recently-used map of at most ``size`` entries and, for str/bytes
+    values, at most ``max_chars`` characters or bytes in all (memory stays bounded whatever is asked)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, *, max_chars: int | None = None) -> None:
         self._size = size
+        self._max_chars = max_chars
+        self._chars = 0
         self._items: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -43,10 +46,20 @@ class LRU:
 
     def put(self, key: Any, value: Any) -> None:
         with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._chars -= _weight(old)
+            if self._max_chars is not None and _weight(value) > self._max_chars:
+                return
             self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            self._chars += _weight(value)
+            while len(self._items) > self._size or (self._max_chars is not None and self._chars > self._max_chars):
+                _, dropped = self._items.popitem(last=False)
+                self._chars -= _weight(dropped)
+
+
+def _weight(value: Any) -> int:
+    return len(value) if isinstance(value, str | bytes) else 0
 
 
 _text_cache = LRU(RENDER_CACHE)

@@ -18,10 +18,12 @@ import sqlite_utils
 
 from parsers.article import SHANGHAI
 from storage.errors import StorageError
+from storage.schema import SCHEMA_VERSION
 from storage.store import Store
 
 # a reader page or feed needs a few thousand rows at most; the writer's 64 MB would multiply per reader
 READER_CACHE_KIB = 16384
+WALK_FROM = 2000  # a source with more articles than this is found by walking the newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +37,7 @@ class Entry:
 @dataclass(frozen=True, slots=True)
 class AccountCount:
     account: str
-    sources: tuple[str, ...]
     articles: int
-    newest: str | None  # ISO 8601 publication time of its newest article
 
 
 def open_readonly(path: str | os.PathLike[str]) -> Store:
@@ -56,9 +56,21 @@ def open_readonly(path: str | os.PathLike[str]) -> Store:
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open read-only: {exc}", url=str(path)) from exc
     try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version < SCHEMA_VERSION:
+            raise StorageError(
+                f"database schema {version} is older than this jianbao ({SCHEMA_VERSION}); a read-only reader"
+                " cannot migrate it: run `jianbao crawl` or `jianbao import` once (they migrate on open)",
+                url=str(path),
+            )
         store = Store(sqlite_utils.Database(conn))
-    except StorageError:
+    except sqlite3.Error as exc:
         conn.close()
+        raise StorageError(f"not a usable SQLite database: {exc}", url=str(path)) from exc
+    except StorageError as exc:
+        conn.close()
+        if exc.url == "<sqlite_utils.Database>" or not exc.url:
+            exc.url = str(path)
         raise
     conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB:d}")
     return store
@@ -75,12 +87,14 @@ def _bound(value: date | datetime, *, end: bool) -> tuple[str, str]:
 
 
 def _where(
-    alias: str, *, source: str | None, account: str | None, since: date | datetime | None
+    alias: str, *, source: str | None, account: str | None, since: date | datetime | None, walk: bool = False
 ) -> tuple[str, list[Any]]:
     sql: list[str] = []
     params: list[Any] = []
     if source is not None:
-        sql.append(f"{alias}.source = ?")
+        # the unary plus keeps SQLite off the source index: for a common source, walking the published
+        # index newest first stops after a page, where the source index means sorting half the table
+        sql.append(f"{'+' if walk else ''}{alias}.source = ?")
         params.append(source)
     if account is not None:
         sql.append(f"{alias}.account = ?")
@@ -106,7 +120,11 @@ def newest_entries(
 
     One query over the ``published`` index that reads no bodies, so a feed can compare it with what a
     reader already has before loading anything."""
-    where, params = _where("a", source=source, account=account, since=since)
+    walk = False
+    if source is not None and account is None:
+        (count,) = store.db.conn.execute("SELECT count(*) FROM articles WHERE source = ?", (source,)).fetchone()
+        walk = count > WALK_FROM
+    where, params = _where("a", source=source, account=account, since=since, walk=walk)
     other, other_params = _where("o", source=source, account=account, since=since)
     sql = (
         "SELECT a.id, coalesce(a.updated, a.first_seen) FROM articles a WHERE 1" + where + " AND"
@@ -131,12 +149,15 @@ def entries_of(store: Store, ids: list[int]) -> list[Entry]:
 
 
 def accounts(store: Store) -> list[AccountCount]:
-    """Every account with its article count (copies included), most articles first."""
+    """Every account with its article count (copies included), most articles first.
+
+    Only the ``account`` index is read (20 ms at 100,000 articles); anything more per account (its
+    sources, its newest date) would read every row (0.7 s)."""
     rows = store.db.conn.execute(
-        "SELECT account, group_concat(DISTINCT source), count(*) AS n, max(published) FROM articles"
-        " WHERE account IS NOT NULL AND account != '' GROUP BY account ORDER BY n DESC, account"
+        "SELECT account, count(*) AS n FROM articles WHERE account IS NOT NULL AND account != ''"
+        " GROUP BY account ORDER BY n DESC, account"
     ).fetchall()
-    return [AccountCount(r[0], tuple(sorted(str(r[1]).split(","))), int(r[2]), r[3]) for r in rows]
+    return [AccountCount(r[0], int(r[1])) for r in rows]
 
 
 def sources(store: Store) -> dict[str, int]:

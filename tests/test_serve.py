@@ -652,3 +652,16 @@ def test_cli_serve_refuses_a_missing_database(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
     bad = CliRunner().invoke(cli, ["--db", str(tmp_path / "none.db"), "serve", "--base-url", "ftp://x"])
     assert bad.exit_code == 2
+
+
+def test_a_database_that_needs_a_migration_is_named_not_migrated(db: Path, tmp_path: Path) -> None:
+    from storage import SCHEMA_VERSION, StorageError
+
+    con = sqlite3.connect(db)
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    con.close()
+    with pytest.raises(StorageError, match="older than this jianbao.*jianbao crawl"):
+        create_app(str(db), make_config(tmp_path))
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION - 1
+    con.close()
