@@ -46,6 +46,7 @@ from ingest.config import Config
 from ingest.errors import PermanentFetchError
 from ingest.export import file_stem, referer_for
 from ingest.fetch import Fetcher
+from ingest.images import looks_like_image
 from parsers.article import Article
 
 SECRET_FILE = "serve.secret"
@@ -321,6 +322,24 @@ _TYPE_BY_EXT = {".jpg": "image/jpeg", ".png": "image/png", ".gif": "image/gif", 
                 ".svg": "image/svg+xml", ".avif": "image/avif"}  # fmt: skip
 
 
+def _sniff(content: bytes) -> str | None:
+    """The image type of an unlabelled body, when :func:`ingest.images.looks_like_image` knows it."""
+    if not looks_like_image(content):
+        return None
+    for magic, kind in _MAGIC_TYPES:
+        if content.startswith(magic):
+            return kind
+    return "image/webp" if content[:4] == b"RIFF" else "image/avif"
+
+
+_MAGIC_TYPES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG", "image/png"),
+    (b"GIF8", "image/gif"),
+    (b"BM", "image/bmp"),
+)
+
+
 def exported_image(export_dir: Path, article: Article, url: str) -> CachedImage | None:
     """The file ``export --images download`` saved for this image, when there is one.
 
@@ -384,7 +403,11 @@ class ImageProxy:
         page = await self._get_fetcher().fetch(url, referer=referer_for(url, article))
         content_type = (page.content_type or "").split(";")[0].strip().lower()
         if not content_type.startswith("image/"):
-            raise ImageRefused(f"not an image ({content_type or 'no content type'})", url=url, status=page.status)
+            # some CDNs label images application/octet-stream; anything else that is not image/* is refused
+            sniffed = _sniff(page.content) if content_type in ("", "application/octet-stream") else None
+            if sniffed is None:
+                raise ImageRefused(f"not an image ({content_type or 'no content type'})", url=url, status=page.status)
+            content_type = sniffed
         image = CachedImage(content_type, page.headers.get("cache-control") or DEFAULT_CACHE_CONTROL, page.content)
         await asyncio.to_thread(self.cache.put, url, image)
         return image

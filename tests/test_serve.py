@@ -491,6 +491,8 @@ def fetch_image(client: TestClient, signer: Signer, article_id: int, url: str) -
     ("reply", "why"),
     [
         (Reply(200, b"<html>not an image</html>", {"Content-Type": "text/html"}), "not an image"),
+        (Reply(200, b"\x89PNG\r\n\x1a\n<html>", {"Content-Type": "text/html"}), "not an image"),
+        (Reply(200, b"plain bytes", {"Content-Type": "application/octet-stream"}), "not an image"),
         (Reply(200, b"x" * 300_000, {"Content-Type": "image/jpeg"}), "max_bytes"),
         (Reply.redirect("javascript:alert(1)"), "non-http"),
         (Reply.redirect("http://127.0.0.1:9/secret.png"), "not a public address"),
@@ -552,6 +554,17 @@ def test_without_a_proxy_names_are_resolved_and_private_answers_refused(
     with pytest.raises(ImageRefused, match="not a public address"):
         asyncio.run(check("http://169.254.169.254/latest/meta-data"))
     asyncio.run(check("https://cdn.example/a.png"))
+
+
+def test_an_unlabelled_image_is_served_with_its_sniffed_type(db: Path, tmp_path: Path, server: LocalServer) -> None:
+    url = "https://mmbiz.qpic.cn/mmbiz_png/octet/640"
+    article_id = store_image_article(db, url)
+    server.route(
+        "mmbiz.qpic.cn", "/mmbiz_png/octet/640", Reply(200, png(), {"Content-Type": "application/octet-stream"})
+    )
+    with TestClient(create_app(str(db), make_config(tmp_path))) as client:
+        response = fetch_image(client, Signer(load_secret(tmp_path)), article_id, url)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
 
 
 def test_exported_images_are_served_from_disk_first(
@@ -660,7 +673,7 @@ def test_a_database_that_needs_a_migration_is_named_not_migrated(db: Path, tmp_p
     con = sqlite3.connect(db)
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
     con.close()
-    with pytest.raises(StorageError, match="older than this jianbao.*jianbao crawl"):
+    with pytest.raises(StorageError, match=r"older than this jianbao.*jianbao crawl"):
         create_app(str(db), make_config(tmp_path))
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION - 1
