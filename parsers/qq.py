@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from parsers.article import SHANGHAI, Article
+from parsers.article import Article
 from parsers.clipping import join_cjk_lines
+from parsers.dates import parse_datetime, search_datetime
 from parsers.errors import InvalidURL, NotAnArticle, ParseError
 from parsers.jsdata import load_js_object
 from parsers.markdown import clean_image_url, html_to_markdown, normalize_text
@@ -90,19 +91,6 @@ _QQ_ID = re.compile(r"^(?:[A-Z]{2,4}\d{8,16}[0-9A-Z]*|\d{8}[A-Z][0-9A-Z]{5}(?:\d
 _SOURCE_PREFIX = re.compile(r"^(?:来源|来源于|出处|稿源)\s*[：:]\s*")
 # "谷歌()" once the "(微博)" link is gone; only after a Chinese character, so code like f() stays
 _EMPTY_PARENS = re.compile(r"(?<=[\u3400-\u9fff])[（(]\s*[)）][ \t]*")
-_DATE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y年%m月%d日%H:%M",
-    "%Y年%m月%d日 %H:%M",
-    "%Y年%m月%d日%H:%M:%S",
-    "%Y年%m月%d日 %H:%M:%S",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y-%m-%d",
-    "%Y年%m月%d日",
-)
-
 
 def parse_qq(html: str, url: str) -> Article:
     """Any qq.com article page; NotAnArticle for list, error and deleted pages, ParseError for garbage."""
@@ -467,20 +455,8 @@ def _dom_title(tree: LexborHTMLParser) -> str:
 
 
 def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return datetime.fromtimestamp(float(value), tz=SHANGHAI)
-    if not isinstance(value, str):
-        return None
-    s = normalize_text(value)
-    m = re.search(r"\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?", s)
-    if not m:
-        return None
-    s = m.group(0)
-    # zero-pad "2019-9-7 9:05" so strptime's fixed formats and fromisoformat agree
-    s = re.sub(r"(?<!\d)(\d)(?!\d)", r"0\1", s)
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(s, fmt).replace(tzinfo=SHANGHAI)
-        except ValueError:
-            continue
-    return None
+    # qq shows times inside text ("2019-09-07 09:05 来源：…") and gives unix seconds in JSON
+    if isinstance(value, str):
+        found = search_datetime(normalize_text(value))
+        return found.when if found else None
+    return parse_datetime(value) if isinstance(value, int | float) else None

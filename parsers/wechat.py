@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from parsers.article import SHANGHAI, Article
+from parsers.article import Article
+from parsers.dates import from_epoch, parse_datetime
 from parsers.errors import NotAnArticle, ParseError
 from parsers.jsdata import IDENT, STRING, STRING_RE, assigned_literal, find_balanced, find_name, js_unescape
 from parsers.markdown import clean_image_url, html_to_markdown, normalize_text
@@ -260,21 +261,15 @@ def _timestamp(value: str | None) -> datetime | None:
         n //= 1000
     if not _MIN_TS <= n <= _MAX_TS:
         return None
-    return datetime.fromtimestamp(n, SHANGHAI)
+    return from_epoch(n)
 
 
 def _wall_time(value: str | None) -> datetime | None:
     """``2025-11-07 08:31`` or ``2017-10-27``: a zone-less Beijing wall time."""
     if not value:
         return None
-    m = _WALL_TIME.match(value)
-    if not m:
-        return None
-    y, mo, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
-    try:
-        return datetime(y, mo, d, h, mi, s, tzinfo=SHANGHAI)
-    except ValueError:
-        return None
+    # only a value that is a date as a whole: this also tells bylines from dates
+    return parse_datetime(value) if _WALL_TIME.match(value) else None
 
 
 def _fragment(html: str) -> LexborNode | None:
