@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import yaml
 
-from parsers.article import SHANGHAI, Article
+from parsers.article import Article
+from parsers.dates import parse_datetime
 from parsers.errors import InvalidURL, ParseError
 from parsers.markdown import clean_image_url, is_placeholder, normalize_text
 from parsers.urls import canonical_url, qq_article_id, site_of, wechat_ids
@@ -56,18 +57,6 @@ CJK_CHARS = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
 # behind at: a pattern that starts with a character class lets the regex engine skip ahead in C,
 # which makes a 300 KB page 2.5 times quicker (this ran over every qq.com page before parsing)
 _CJK_LINE_BREAK = re.compile(f"([{CJK_CHARS}])[ \t]*\r?\n[ \t\r\n]*(?=(?:<[^<>]*>)*[{CJK_CHARS}])")
-_DATE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y年%m月%d日 %H:%M:%S",
-    "%Y年%m月%d日 %H:%M",
-    "%Y年%m月%d日%H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%Y年%m月%d日",
-)
 
 
 def _keywords(value: object) -> list[str]:
@@ -235,29 +224,9 @@ def _published(meta: dict[str, Any], path: str) -> datetime | None:
 
 
 def _to_datetime(value: Any) -> datetime | None:
-    # YAML turns unquoted timestamps into datetime/date objects; quoted ones stay strings
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, date):
-        dt = datetime.combine(value, time())
-    elif isinstance(value, str):
-        s = value.strip()
-        try:
-            dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
-        except ValueError:
-            for fmt in _DATE_FORMATS:
-                try:
-                    dt = datetime.strptime(s, fmt)
-                    break
-                except ValueError:
-                    continue
-            else:
-                return None
-    else:
-        return None
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=SHANGHAI)  # clippings of Chinese news carry Beijing time
-    return dt.astimezone(SHANGHAI)
+    # YAML turns unquoted timestamps into datetime/date objects; quoted ones stay strings. Naive
+    # values are Beijing time: clippings of Chinese news carry it
+    return parse_datetime(value) if isinstance(value, datetime | date | str) else None
 
 
 # --- body ----------------------------------------------------------------------------------------
