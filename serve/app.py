@@ -47,7 +47,7 @@ log = logging.getLogger("jianbao.serve")
 READERS = 2  # read-only connections, one per worker thread at a time
 PER_PAGE = 30
 MAX_PAGE = 1000
-SEARCH_LIMIT = 50
+SEARCH_LIMIT = 30
 FEED_LIMIT = 50
 FEED_MAX = 500
 SEARCH_FEED_POOL = 200  # a saved-search feed takes the best this many matches, then the newest of them
@@ -102,10 +102,18 @@ class Readers:
     """A few read-only stores, each used by one thread at a time."""
 
     def __init__(self, db_path: str, count: int) -> None:
+        self._path = db_path
+        self._count = count
         self._pool: queue.Queue[Store] = queue.Queue()
-        self._all = [queries.open_readonly(db_path) for _ in range(count)]
-        for store in self._all:
-            self._pool.put(store)
+        self._all: list[Store] = []
+        self.open()
+
+    def open(self) -> None:
+        """Open the connections (again, after :meth:`close`): an app may be started more than once."""
+        if not self._all:
+            self._all = [queries.open_readonly(self._path) for _ in range(self._count)]
+            for store in self._all:
+                self._pool.put(store)
 
     @contextmanager
     def store(self) -> Iterator[Store]:
@@ -123,8 +131,11 @@ class Readers:
         return await anyio.to_thread.run_sync(work)
 
     def close(self) -> None:
+        while not self._pool.empty():
+            self._pool.get_nowait()
         for store in self._all:
             store.close()
+        self._all = []
 
 
 def _env() -> jinja2.Environment:
@@ -281,7 +292,7 @@ class App:
         html = self.templates.get_template(name).render(**context)
         return HTMLResponse(html, status_code=code, headers=HTML_HEADERS)
 
-    def card(self, stored: StoredArticle) -> dict[str, Any]:
+    def card(self, stored: StoredArticle, *, summary: bool = True) -> dict[str, Any]:
         a = stored.article
         return {
             "id": stored.id,
@@ -289,7 +300,8 @@ class App:
             "source": a.source,
             "account": a.account or "",
             "published": a.published,
-            "summary": summary_line(a.summary, a.body, key=(stored.id, stored.content_hash)),
+            # a search result shows its snippet instead: no need to read the body's Markdown
+            "summary": summary_line(a.summary, a.body, key=(stored.id, stored.content_hash)) if summary else "",
         }
 
     # -- pages -------------------------------------------------------------------------------------
@@ -328,7 +340,7 @@ class App:
             if filters.q:
                 hits, marks = _search(store, filters.q, filters, SEARCH_LIMIT)
                 for hit in hits:
-                    card = self.card(hit.article)
+                    card = self.card(hit.article, summary=False)
                     card["snippet"] = snippet_html(hit.snippet, marks)
                     results.append(card)
             return self.page(
@@ -551,6 +563,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.readers.open()
         try:
             yield
         finally:
