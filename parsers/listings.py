@@ -16,14 +16,13 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 from xml.etree import ElementTree as ET
 
 from selectolax.lexbor import LexborHTMLParser
 
-from parsers.article import SHANGHAI
+from parsers.dates import parse_datetime
 from parsers.decode import decode_html
 from parsers.errors import ParseError
 from parsers.urls import qq_url
@@ -54,7 +53,6 @@ MAX_INFLATED = 50_000_000
 _AMP = re.compile(r"&(?:amp|#0*38|#x0*26);", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([\w.:-]+)[\"']", re.I)
-_NAIVE_TIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 
 
 # --- the result ------------------------------------------------------------------------------------
@@ -159,49 +157,12 @@ def _text(value: Any) -> str | None:
 
 
 def parse_time(value: Any) -> datetime | None:
-    """Unix seconds (int or digits), ISO 8601 / RFC 3339, RFC 822, or a naive local time -> aware.
+    """Unix seconds or milliseconds, ISO 8601 / RFC 3339, RFC 822, or a naive local time -> aware.
 
-    Naive and unix times are Asia/Shanghai, the zone every listing here is written in.
+    Naive and unix times are Asia/Shanghai, the zone every listing here is written in (one reader
+    for every parser: parsers.dates).
     """
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return _from_unix(float(value))
-    text = str(value).strip()
-    if not text:
-        return None
-    if re.fullmatch(r"\d{9,13}(?:\.\d+)?", text):
-        return _from_unix(float(text))
-    if _NAIVE_TIME.match(text):
-        text = re.sub(
-            r"^(\d{4})-(\d{1,2})-(\d{1,2})",
-            lambda m: "-".join((m.group(1), m.group(2).zfill(2), m.group(3).zfill(2))),
-            text,
-        )
-        try:
-            return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-        except ValueError:
-            return None
-    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
-    try:
-        parsed = datetime.fromisoformat(iso)
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
-
-
-def _from_unix(seconds: float) -> datetime | None:
-    if seconds > 1e11:  # milliseconds
-        seconds /= 1000
-    if seconds <= 0:
-        return None
-    try:
-        return datetime.fromtimestamp(seconds, SHANGHAI)
-    except (OverflowError, OSError, ValueError):
-        return None
+    return parse_datetime(value)
 
 
 def _dedup(entries: Iterable[Entry]) -> tuple[Entry, ...]:
