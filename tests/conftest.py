@@ -80,7 +80,12 @@ class Env:
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
-    def run(self, *args: str, timeout: float = 120, stdin: str | None = None) -> Result:
+    def run(self, *args: str, timeout: float = 120, stdin: str | None = None, process: bool = False) -> Result:
+        """Run ``jianbao ARGS`` in this folder: in-process through click's runner (fast), or with
+        ``process=True`` as the installed console script in a real process (exit codes as the shell
+        sees them, signals, locks between processes)."""
+        if not process:
+            return self.invoke(*args, stdin=stdin)
         proc = subprocess.run(
             [*jianbao_command(), *args],
             cwd=self.path,
@@ -91,6 +96,29 @@ class Env:
             input=stdin,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def invoke(self, *args: str, stdin: str | None = None) -> Result:
+        from click.testing import CliRunner
+
+        from ingest.cli import cli
+
+        wanted = self.environ()
+        # what the subprocess would not inherit is unset for the call, the rest set
+        env: dict[str, str | None] = {k: None for k in os.environ if k not in wanted}
+        env.update({k: v for k, v in wanted.items() if os.environ.get(k) != v})
+        old = os.getcwd()
+        os.chdir(self.path)
+        try:
+            result = CliRunner(env=env).invoke(cli, list(args), input=stdin, catch_exceptions=True)
+        finally:
+            os.chdir(old)
+        err = result.stderr
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            # what a real process would print: the traceback on stderr, exit status 1
+            import traceback
+
+            err += "".join(traceback.format_exception(result.exception))
+        return Result(result.exit_code, result.stdout, err)
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(

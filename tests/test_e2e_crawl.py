@@ -251,6 +251,7 @@ def test_sigterm_stops_after_the_current_article_and_the_next_run_resumes(env: E
     assert 3 <= stored < n_articles
     assert proc.returncode == 1 and "stopped" in err
     assert env.sql("pragma integrity_check") == [("ok",)]
+    env.write_config(sources='[[sources]]\nname = "backlog"\nkind = "urls"\npath = "urls.txt"\n', wechat=0)
     result = env.run("crawl")
     assert result.code == 0, result.out + result.err
     assert env.count("articles") == n_articles
