@@ -100,3 +100,23 @@ def test_plausible_is_a_pure_window_around_now() -> None:
     assert not plausible(None, now=now)
     assert plausible(datetime(2020, 1, 1), now=datetime(2026, 1, 1))  # naive: Beijing on both sides
     assert plausible(datetime(2020, 1, 1, tzinfo=UTC), now=now)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024-12-03T01:30:00Z", sh(2024, 12, 3, 9, 30)),  # qq dropped the time of day
+        ("2019-9-7 9:05", sh(2019, 9, 7, 9, 5)),  # listings could not read it
+        ("2025/03/01", sh(2025, 3, 1)),  # qq could not read it
+        ("2020年09月11日 18:05", sh(2020, 9, 11, 18, 5)),
+    ],
+)
+def test_every_parser_reads_a_date_alike(raw: str, expected: datetime) -> None:
+    from parsers.clipping import _to_datetime
+    from parsers.listings import parse_time
+    from parsers.qq import _parse_time
+
+    assert parse_datetime(raw) == expected
+    assert _parse_time(raw) == expected
+    assert parse_time(raw) == expected
+    assert _to_datetime(raw) == expected
