@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from html import unescape
+from typing import Any
 
 from parsers.errors import InvalidURL
-from parsers.urls import canonical_url, qq_url
+from parsers.urls import canonical_url, qq_url, split_url
 
-# In order of trust: a saved-page comment records the address bar; og:url and msg_link are the
-# page's own claim; a canonical link is sometimes a site-wide default.
-_ORIGIN_PATTERNS = (
-    re.compile(r"<!--\s*saved from url=\(\d+\)\s*(\S+?)\s*-->", re.I),
-    re.compile(r"<!--\s*(?:url|source|page saved with SingleFile)\s*:?\s*(https?://\S+?)\s*-->", re.I),
-    re.compile(r"""<meta\s[^>]*property=["']og:url["'][^>]*content=["']([^"']+)["']""", re.I),
-    re.compile(r"""<meta\s[^>]*content=["']([^"']+)["'][^>]*property=["']og:url["']""", re.I),
+# In order of trust: a saved-page comment records the address bar; og:url, msg_link and JSON-LD are
+# the page's own claim; a canonical link is sometimes a site-wide default. Each is (name, pattern).
+_SAVED_FROM = (
+    re.compile(r"<!--\s*saved from url=\(\d+\)\s*(\S+?)\s*-->", re.I),  # Chrome, Internet Explorer (MHTML too)
+    re.compile(r"<!--\s*Page saved with SingleFile\s+url:\s*(\S+)", re.I),  # SingleFile's header comment
+    re.compile(r"<!--\s*(?:url|source)\s*:?\s*(https?://\S+?)\s*-->", re.I),
+    re.compile(r"""<html\s[^>]*data-scrapbook-source=["']([^"']+)["']""", re.I),  # WebScrapBook
+)
+_PAGE_CLAIMS = (
+    re.compile(r"""<meta\s[^>]*(?:property|name)=["']og:url["'][^>]*content=["']([^"']+)["']""", re.I),
+    re.compile(r"""<meta\s[^>]*content=["']([^"']+)["'][^>]*(?:property|name)=["']og:url["']""", re.I),
     re.compile(r"""var\s+msg_link\s*=\s*["']([^"']+)["']"""),
+)
+_CANONICAL = (
     re.compile(r"""<link\s[^>]*rel=["']canonical["'][^>]*href=["']([^"']+)["']""", re.I),
     re.compile(r"""<link\s[^>]*href=["']([^"']+)["'][^>]*rel=["']canonical["']""", re.I),
     re.compile(r"""\barticle_url\s*:\s*["'](https?://[^"']+)["']"""),  # qq CMS ARTICLE_INFO
 )
+_JSON_LD = re.compile(r"""<script[^>]*type=["']application/ld\+json["'][^>]*>(.*?)</script>""", re.I | re.S)
+_JSON_LD_MAX = 200_000  # one block; real ones are a few KB
+# JSON-LD types whose url is the page's own (a WebSite's or Organization's is the home page)
+_ARTICLE_TYPES = ("Article", "NewsArticle", "ReportageNewsArticle", "BlogPosting", "WebPage", "AnalysisNewsArticle")
 _QQ_ARTICLE_ID = re.compile(r"""["']?article_id["']?\s*:\s*["']([0-9A-Z]{14,20})["']""")
 # rendered WeChat pages blank og:url and msg_link but keep the ids, as `var biz = ""||"MjM5…=="`
 _WECHAT_VAR = r"""var\s+{name}\s*=\s*(?:["'][^"']*["']\s*\|\|\s*)*["']([^"']+)["']"""
@@ -27,18 +40,78 @@ _WECHAT_VAR = r"""var\s+{name}\s*=\s*(?:["'][^"']*["']\s*\|\|\s*)*["']([^"']+)["
 _SCAN_LIMIT = 600_000
 
 
-def find_origin_url(html: str) -> str | None:
-    """The page's own URL as recorded in it, canonicalised; None when the page does not say."""
-    head = html[:_SCAN_LIMIT]
-    for pattern in _ORIGIN_PATTERNS:
-        for m in pattern.finditer(head):
-            raw = unescape(m.group(1)).replace("\\x26", "&").replace("\\/", "/")
-            if raw.startswith("//"):
-                raw = "https:" + raw
-            try:
-                return canonical_url(raw)
-            except InvalidURL:
+def _article_address(raw: str) -> str | None:
+    """``raw`` as a canonical article URL; None for anything malformed, relative or a site's home page
+    (some sites put their home page in og:url on every page: it must not become every page's key)."""
+    raw = unescape(raw).replace("\\x26", "&").replace("\\/", "/").strip()
+    if raw.startswith("//"):
+        raw = "https:" + raw
+    try:
+        url = canonical_url(raw)
+        path = split_url(url).path
+    except InvalidURL:
+        return None
+    if path in ("", "/") and "?" not in url:
+        return None
+    return url
+
+
+def _json_ld_urls(head: str) -> Iterator[str]:
+    """``url`` (or ``mainEntityOfPage``) of each article-like JSON-LD object, in page order."""
+    for block in _JSON_LD.finditer(head):
+        text = block.group(1).strip()
+        if not text or len(text) > _JSON_LD_MAX:
+            continue
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            continue
+        stack: list[Any] = [data]
+        while stack:
+            item = stack.pop(0)
+            if isinstance(item, list):
+                stack.extend(item)
                 continue
+            if not isinstance(item, dict):
+                continue
+            if "@graph" in item:
+                stack.extend(item["@graph"] if isinstance(item["@graph"], list) else [item["@graph"]])
+            kinds = item.get("@type")
+            kinds = kinds if isinstance(kinds, list) else [kinds]
+            if not any(isinstance(k, str) and k in _ARTICLE_TYPES for k in kinds):
+                continue
+            for key in ("url", "mainEntityOfPage", "@id"):
+                value = item.get(key)
+                if isinstance(value, dict):
+                    value = value.get("@id") or value.get("url")
+                if isinstance(value, str):
+                    yield value
+
+
+def origin_candidates(html: str) -> Iterator[tuple[str, str]]:
+    """Every address the page records, as (where, raw value), most trusted first."""
+    head = html[:_SCAN_LIMIT]
+    for where, patterns in (("saved-page comment", _SAVED_FROM), ("og:url", _PAGE_CLAIMS)):
+        for pattern in patterns:
+            for m in pattern.finditer(head):
+                yield where, m.group(1)
+    for url in _json_ld_urls(head):
+        yield "JSON-LD", url
+    for pattern in _CANONICAL:
+        for m in pattern.finditer(head):
+            yield "canonical link", m.group(1)
+
+
+def find_origin_url(html: str) -> str | None:
+    """The page's own URL as recorded in it, canonicalised; None when the page does not say.
+
+    Never raises for what a page holds: a malformed or relative address is passed over for the next one.
+    """
+    for _, raw in origin_candidates(html):
+        url = _article_address(raw)
+        if url:
+            return url
+    head = html[:_SCAN_LIMIT]
     qq_id = _QQ_ARTICLE_ID.search(head)
     if qq_id:
         return qq_url(qq_id.group(1))
@@ -48,9 +121,16 @@ def find_origin_url(html: str) -> str | None:
         if v:
             ids["__biz" if name == "biz" else name] = v.group(1)
     if {"__biz", "mid", "idx"} <= ids.keys():
-        query = "&".join(f"{k}={v}" for k, v in ids.items())
-        return canonical_url(f"https://mp.weixin.qq.com/s?{query}")
+        try:
+            return wechat_canonical(ids)
+        except InvalidURL:
+            return None
     return None
+
+
+def wechat_canonical(ids: dict[str, str]) -> str:
+    query = "&".join(f"{k}={v}" for k, v in ids.items())
+    return canonical_url(f"https://mp.weixin.qq.com/s?{query}")
 
 
 # Which parser a page needs when nothing records its address. WeChat pages mention qq.com too, so
