@@ -17,9 +17,9 @@ from urllib.parse import quote
 import sqlite_utils
 
 from parsers.article import SHANGHAI
-from storage.errors import StorageError
-from storage.schema import SCHEMA_VERSION
-from storage.store import Store
+
+# the package's public names: the Store surface stays while its modules are reorganised
+from storage import SCHEMA_VERSION, StorageError, Store
 
 # a reader page or feed needs a few thousand rows at most; the writer's 64 MB would multiply per reader
 READER_CACHE_KIB = 16384
