@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
-from parsers.article import SHANGHAI, Article
+from parsers.article import SHANGHAI, Article, Page
 from parsers.errors import InvalidURL
 from parsers.urls import canonical_url, host_of, site_of
 from storage import archive, hoststate
@@ -87,14 +87,8 @@ class SearchHit:
     rank: float  # lower is better (SQLite's bm25 convention)
 
 
-@dataclass(frozen=True, slots=True)
-class ArchivedPage:
-    url: str
-    final_url: str
-    status: int
-    headers: dict[str, str]
-    content: bytes
-    fetched_at: datetime
+# a page read back from the archive is the same record the fetcher made (parsers.article.Page)
+ArchivedPage = Page
 
 
 @dataclass(frozen=True, slots=True)
