@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_storage import COMMON, TextMaker  # noqa: E402
+from serve.app import SEARCH_LIMIT  # noqa: E402
+from storage.feeds import open_readonly  # noqa: E402
 
 
 def free_port() -> int:
@@ -100,7 +102,7 @@ def main() -> None:
                     raise SystemExit(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
                 time.sleep(0.1)
             print(f"server pid {proc.pid}, memory at start {memory(proc.pid)} MB; database {args.db}")
-            run(client, args.repeat)
+            run(client, args.repeat, args.db)
             print(f"server memory after the runs (MB): {memory(proc.pid)}")
     finally:
         proc.terminate()
@@ -108,7 +110,7 @@ def main() -> None:
         workdir.cleanup()
 
 
-def run(client: httpx.Client, repeat: int) -> None:
+def run(client: httpx.Client, repeat: int, db: Path) -> None:
     rng = random.Random(11)
     accounts = [f"公众号{n}" for n in rng.sample(range(1, 501), 10)]
     accounts += [f"媒体{n}" for n in rng.sample(range(1, 301), 10)]
@@ -145,6 +147,16 @@ def run(client: httpx.Client, repeat: int) -> None:
         everything += times
         report(f"/search?q= {label}", times, f"e.g. {words[0]!r}")
     report("/search?q= all of the above", everything)
+    # the same queries straight on the storage layer, in this process: what the page adds on top
+    store = open_readonly(db)
+    direct: list[float] = []
+    for words in queries.values():
+        for w in words:
+            t0 = time.perf_counter()
+            store.search(w, limit=SEARCH_LIMIT)
+            direct.append(1e3 * (time.perf_counter() - t0))
+    store.close()
+    report("Store.search, the same 30 queries (no HTTP)", direct)
     report("/ (newest 30)", [timed(client, "/")[0] for _ in range(5)])
     report("/?page=100", [timed(client, "/?page=100")[0]])
 
