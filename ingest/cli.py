@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import re
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +20,6 @@ import click
 
 from ingest.config import Config, load_config
 from ingest.errors import ConfigError
-from parsers.article import SHANGHAI
 from parsers.errors import JianbaoError, NotAnArticle
 
 EXIT_OK = 0
@@ -25,6 +27,7 @@ EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
 EXIT_NOT_ARTICLE = 3
 EXIT_LOCKED = 75  # EX_TEMPFAIL: cron should simply try again next time
+EXIT_INTERRUPTED = 130  # a second Ctrl-C: 128 + SIGINT, as shells report it
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -100,7 +103,47 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Global options work after the command too (``jianbao list --db x.db -v``): people type them there.
+
+    Options the command defines itself (``crawl -v``) stay the command's; everything after ``--`` stays put.
+    """
+
+    GLOBAL_WITH_VALUE = ("--db", "--config")
+    GLOBAL_FLAGS = ("-v", "--verbose")
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        i = 0
+        while i < len(args) and args[i] not in self.commands:  # the global options before the command
+            i += 2 if args[i] in self.GLOBAL_WITH_VALUE else 1
+        if i < len(args):
+            command = self.commands[args[i]]
+            own = {name for p in command.params for name in (*p.opts, *p.secondary_opts)}
+            moved: list[str] = []
+            rest: list[str] = []
+            tail = args[i + 1 :]
+            j = 0
+            while j < len(tail):
+                arg = tail[j]
+                name = arg.split("=", 1)[0]
+                if arg == "--":
+                    rest += tail[j:]
+                    break
+                if name in self.GLOBAL_WITH_VALUE and name not in own:
+                    take = 1 if "=" in arg else 2
+                    moved += tail[j : j + take]
+                    j += take
+                    continue
+                if (arg in self.GLOBAL_FLAGS or re.fullmatch(r"-v+", arg)) and arg not in own and "-v" not in own:
+                    moved.append(arg)
+                else:
+                    rest.append(arg)
+                j += 1
+            args = [*args[:i], *moved, args[i], *rest]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="jianbao")
 @click.option("--db", "db_path", envvar="JIANBAO_DB", metavar="PATH", help="SQLite file (env JIANBAO_DB).")
 @click.option(
@@ -115,6 +158,8 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def cli(ctx: click.Context, db_path: str | None, config_path: str | None, verbose: int) -> None:
     """jianbao (剪报): collect qq.com and WeChat articles into SQLite, search and export them."""
     ctx.obj = Context(config_path=config_path, db_path=db_path, verbose=verbose)
+    if config_path is not None and not ctx.resilient_parsing:
+        ctx.obj.config  # noqa: B018 - a config named but missing (or broken) is an error for every command
 
 
 # --- parse ------------------------------------------------------------------------------------
@@ -176,17 +221,81 @@ def import_cmd(ctx: Context, inputs: tuple[str, ...], list_file: str | None, url
     if url and len(items) != 1:
         fail("--url goes with exactly one saved page")
     config = ctx.config
+    stop = _StopRequest()
 
     async def run() -> list[Any]:
         with ctx.store() as store:
             importer = Importer(store, config)
+            importer.fetcher.on_retry = _retry_reporter(ctx.verbose)
             try:
-                return await importer.import_inputs(items, url=url, on_outcome=lambda o: click.echo(o.line()))
+                return await importer.import_inputs(
+                    items, url=url, on_outcome=lambda o: click.echo(o.line()), should_stop=stop.requested
+                )
             finally:
                 await importer.aclose()
 
-    outcomes = asyncio.run(run())
-    sys.exit(EXIT_OK if all(o.ok for o in outcomes) else EXIT_SOME_FAILED)
+    with stop:
+        try:
+            outcomes = asyncio.run(run())
+        except KeyboardInterrupt:  # the second Ctrl-C: the user wants out now
+            fail("interrupted; inputs in progress were not imported", EXIT_INTERRUPTED)
+    if len(items) > 1 or stop.requested():
+        click.echo(_import_summary(outcomes, len(items), stopped=stop.requested()), err=True)
+    sys.exit(EXIT_OK if all(o.ok for o in outcomes) and len(outcomes) == len(items) else EXIT_SOME_FAILED)
+
+
+def _import_summary(outcomes: list[Any], total: int, *, stopped: bool) -> str:
+    from collections import Counter
+
+    from ingest.crawl import SUMMARY_KEYS
+
+    counts = Counter(o.status for o in outcomes)
+    line = f"import: {total} inputs, " + ", ".join(f"{counts[k]} {k.replace('-', ' ')}" for k in SUMMARY_KEYS)
+    if stopped:
+        line += f"; stopped early, {total - len(outcomes)} inputs not imported"
+    return line
+
+
+class _StopRequest:
+    """Ctrl-C (or SIGTERM) asks to stop after the input in hand: the usual summary follows, no traceback,
+    no "Aborted!". A second Ctrl-C stops at once."""
+
+    def __init__(self) -> None:
+        self._requested = False
+        self._saved: dict[int, Any] = {}
+
+    def requested(self) -> bool:
+        return self._requested
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self._requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self._requested = True
+        click.echo("jianbao: stopping after the input in hand (Ctrl-C again to quit now)", err=True)
+
+    def __enter__(self) -> _StopRequest:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread: keep the default
+                self._saved[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
+
+
+def _retry_reporter(verbose: int, before: Callable[[], None] | None = None) -> Callable[..., None] | None:
+    """On a terminal (or with -v) a retry is a line, not a silent wait: ``retrying HOST (2/5) in 4 s``."""
+    if not (verbose or sys.stderr.isatty()):
+        return None
+
+    def report(host: str, attempt: int, attempts: int, wait: float) -> None:
+        if before is not None:
+            before()
+        shown = f"{wait:.0f}" if wait >= 1 else f"{wait:.1f}"
+        click.echo(f"retrying {host} ({attempt}/{attempts}) in {shown} s", err=True)
+
+    return report
 
 
 # --- show / list ------------------------------------------------------------------------------
@@ -210,7 +319,12 @@ def _iso(value: Any) -> Any:
 
 
 def _minute(value: datetime) -> str:
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    from ingest.output import minute
+
+    return minute(value)
+
+
+_BODY_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # no escape sequence from a page reaches the terminal
 
 
 def _last_fetch(store: Any, ref: str) -> str:
@@ -256,15 +370,17 @@ def show_cmd(ctx: Context, ref: str, as_json: bool, as_markdown: bool) -> None:
     if as_markdown:
         click.echo(render_markdown(stored.article), nl=False)
         return
+    from ingest.output import pad, printable
+
     a = stored.article
-    click.echo(f"# {a.title}\n")
+    click.echo(f"# {printable(a.title)}\n")
     meta = [
         ("id", stored.id),
         ("url", a.url),
         ("source", f"{a.source} / {a.kind}"),
         ("account", a.account),
         ("author", a.author),
-        ("published", a.published.isoformat() if a.published else None),
+        ("published", _minute(a.published) if a.published else None),
         ("original", a.original_account or a.original_url),
         ("duplicate of", f"#{stored.duplicate_of}" if stored.duplicate_of else None),
         ("copies", ", ".join(f"#{c.id} {c.article.account or c.article.url}" for c in copies) or None),
@@ -272,16 +388,42 @@ def show_cmd(ctx: Context, ref: str, as_json: bool, as_markdown: bool) -> None:
     ]
     for label, value in meta:
         if value:
-            click.echo(f"{label:>12}: {value}")
+            click.echo(f"{pad(label, 12, '>')}: {printable(value)}")
     click.echo("")
-    click.echo(a.body)
+    click.echo(_BODY_UNPRINTABLE.sub("", a.body))
 
 
 def _list_line(stored: Any) -> str:
+    from ingest.output import cut, pad, printable
+
     a = stored.article
     day = _minute(a.published) if a.published else " " * 16
-    who = a.account or ""
-    return f"{stored.id:>6}  {day}  {a.source:<6}  {who[:16]:<16}  {a.title}"
+    who = pad(cut(printable(a.account), 16), 16)
+    return f"{stored.id:>6}  {day}  {a.source:<6}  {who}  {printable(a.title)}"
+
+
+LIST_COLUMNS = (
+    ("ID", ">", None),
+    ("PUBLISHED", "<", None),
+    ("SOURCE", "<", None),
+    ("ACCOUNT", "<", 16),
+    ("TITLE", "<", None),
+)
+
+
+def _list_table(rows: list[Any]) -> list[str]:
+    """id, time, source, account and title under a header, aligned by display width; on a terminal the
+    title is cut to the window with …, through a pipe it is whole."""
+    from ingest.output import Column, Style, table, terminal_width
+
+    out = sys.stdout
+    columns = [Column(name, align, max=cap, flex=name == "TITLE") for name, align, cap in LIST_COLUMNS]
+    cells = [
+        (r.id, _minute(r.article.published) if r.article.published else "-", r.article.source, r.article.account or "",
+         r.article.title)
+        for r in rows
+    ]  # fmt: skip
+    return table(columns, cells, total=terminal_width(out), style=Style.for_stream(out))
 
 
 @cli.command("list")
@@ -313,8 +455,11 @@ def list_cmd(
     if as_json:
         click.echo(json.dumps([_stored_json(r) for r in rows], ensure_ascii=False, indent=2))
         return
-    for r in rows:
-        click.echo(_list_line(r))
+    if not rows:
+        click.echo("no articles", err=True)
+        return
+    for line in _list_table(rows):
+        click.echo(line)
 
 
 # --- search / export / reparse -----------------------------------------------------------------
@@ -415,7 +560,7 @@ def export_cmd(
         if images == "download":
             from ingest.images import download_all
 
-            results = list(asyncio.run(download_all(target, rows, config)))
+            results = list(asyncio.run(download_all(target, rows, config, on_retry=_retry_reporter(ctx.verbose))))
         else:
             results = [(r.article, None, []) for r in rows]
         for article, body, failures in results:
@@ -562,6 +707,7 @@ def crawl_cmd(ctx: Context, sources: tuple[str, ...], verbose: int, dry_run: boo
                 dry_run=dry_run,
                 limit=limit,
             )
+            crawler.importer.fetcher.on_retry = _retry_reporter(ctx.verbose, before=progress.clear)
 
             async def run() -> Any:
                 loop = asyncio.get_running_loop()
@@ -588,34 +734,16 @@ def stats_cmd(ctx: Context, as_json: bool) -> None:
     """
     import dataclasses
 
+    from ingest.output import Style, stats_report, terminal_width
+
     with ctx.store(must_exist=True) as store:
         stats = store.stats()
-    data = dataclasses.asdict(stats) if dataclasses.is_dataclass(stats) and not isinstance(stats, type) else dict(stats)
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_iso))
+        click.echo(json.dumps(dataclasses.asdict(stats), ensure_ascii=False, indent=2, default=_iso))
         return
-    _print_stats(data)
-
-
-def _print_stats(data: dict[str, Any]) -> None:
-    def section(title: str, rows: Any, fmt: Callable[[Any], str]) -> None:
-        click.echo(f"\n{title}")
-        if not rows:
-            click.echo("  (none)")
-        for row in rows:
-            click.echo("  " + fmt(row))
-
-    for key, value in data.items():
-        if isinstance(value, dict):
-            section(key.replace("_", " "), list(value.items()), lambda kv: f"{kv[0] or '(none)'}: {kv[1]}")
-        elif isinstance(value, list):
-            section(
-                key.replace("_", " "),
-                value,
-                lambda r: "  ".join(f"{_iso(v)}" for v in (r.values() if isinstance(r, dict) else r)),
-            )
-        else:
-            click.echo(f"{key.replace('_', ' ')}: {value}")
+    out = sys.stdout
+    for line in stats_report(stats, total=terminal_width(out), style=Style.for_stream(out)):
+        click.echo(line)
 
 
 @cli.command("serve")

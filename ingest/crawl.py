@@ -65,10 +65,16 @@ class CrawlSummary:
             parts = [f"{t['new']} new (dry run: no article fetched, nothing written)"]
         else:
             parts = [f"{t[k]} {k.replace('-', ' ')}" for k in SUMMARY_KEYS]
-        line = f"crawl: {len(self.sources)} sources, " + ", ".join(parts) + f", {self.elapsed:.1f}s"
         failed_sources = [s.name for s in self.sources if s.error]
         if failed_sources:
-            line += f"; sources failed: {', '.join(failed_sources)}"
+            # what went wrong first: a cron mail that starts with "0 failed" reads as good news
+            noun = "source" if len(self.sources) == 1 else "sources"
+            line = (
+                f"crawl: {len(failed_sources)} of {len(self.sources)} {noun} failed ({', '.join(failed_sources)}); "
+                "articles: " + ", ".join(parts) + f"; {self.elapsed:.1f}s"
+            )
+        else:
+            line = f"crawl: {len(self.sources)} sources, " + ", ".join(parts) + f", {self.elapsed:.1f}s"
         if self.blocked_hosts:
             line += f"; paused (verification): {', '.join(sorted(self.blocked_hosts))}"
         if self.stopped:

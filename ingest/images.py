@@ -12,7 +12,7 @@ from typing import Any
 from ingest.config import Config
 from ingest.errors import FetchError
 from ingest.export import file_stem, image_file_name, referer_for, rewrite_images, write_file
-from ingest.fetch import Fetcher
+from ingest.fetch import Fetcher, OnRetry
 from parsers.article import Article
 from parsers.errors import JianbaoError
 from parsers.urls import split_url
@@ -76,7 +76,9 @@ async def download_article_images(
     return local, rewrite_images(article.body, mapping), failures
 
 
-async def download_all(out_dir: Path, rows: Sequence[Any], config: Config) -> list[tuple[Article, str, list[Failure]]]:
+async def download_all(
+    out_dir: Path, rows: Sequence[Any], config: Config, *, on_retry: OnRetry | None = None
+) -> list[tuple[Article, str, list[Failure]]]:
     """Every listed article's images; rows are StoredArticle records."""
-    async with Fetcher(config) as fetcher:
+    async with Fetcher(config, on_retry=on_retry) as fetcher:
         return [await download_article_images(fetcher, out_dir, r.article) for r in rows]
