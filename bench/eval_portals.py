@@ -54,8 +54,8 @@ PAGES: dict[str, Facts] = {
         "2019-09-08 00:20",
         "（原标题：单项奖金100万美元",
         "人民的生活更幸福!”",
-        r"cms-bucket\.ws\.126\.net/2019/09/08/",
-        9,
+        r"cms-bucket\.ws\.126\.net/2019/09/08/\w+\.png$",  # the ?imageView ones are thumbnails of other stories
+        8,
     ),
     "163-5.html": Facts(
         "https://www.163.com/news/article/EO8L1J2R0001875P.html",
@@ -108,8 +108,8 @@ PAGES: dict[str, Facts] = {
         "2019-11-25 16:04",
         "7岁小花（化名）“眼睛被塞纸”事件",
         "学校还多次组织观看了校园欺凌教育片。",
-        r"x0\.ifengimg\.com/res/2019/",
-        9,
+        r"^https?://x0\.ifengimg\.com/res/2019/",  # d.ifengimg.com/w121_h75 is the share thumbnail
+        8,
     ),
     "people-1.html": Facts(
         "http://culture.people.com.cn/n1/2019/0615/c1013-31158245.html",
@@ -153,8 +153,8 @@ PAGES: dict[str, Facts] = {
         "2019-08-13 14:07",
         "本文原标题：《定了！",
         "开始搓搓手了！！！",
-        r"image\.thepaper\.cn/www/image/27/132/",
-        17,
+        r"image\.thepaper\.cn/www/image/27/132/",  # 17 in the text, 6 of them thin divider bars (114 px wide)
+        11,
     ),
     "thepaper-4.html": Facts(
         "https://www.thepaper.cn/newsDetail_forward_4157364",
@@ -162,8 +162,8 @@ PAGES: dict[str, Facts] = {
         "2019-08-13 14:07",
         "本文原标题：《定了！",
         "开始搓搓手了！！！",
-        r"image\.thepaper\.cn/www/image/27/132/",
-        17,
+        r"image\.thepaper\.cn/www/image/27/132/",  # 17 in the text, 6 of them thin divider bars (114 px wide)
+        11,
     ),
     "toutiao-4.html": Facts(
         "https://www.toutiao.com/a6763100927373640206/",

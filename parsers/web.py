@@ -1,28 +1,36 @@
-"""Any other news page to :class:`Article`, through trafilatura.
+"""Any other news page to :class:`Article`: the article, its minute, its title, nothing else.
 
-trafilatura finds the main text and the common metadata; this module adds what it leaves out for
-Chinese news sites: a publish time with its hour and zone (htmldate keeps the day only), bylines in
-``<meta name="author">``, and the image rules every jianbao body follows (no ``data:`` URIs, no
-placeholders, no blank-line runs).
+The article's node is chosen by :mod:`parsers.portal` (text density, furniture as data) and rendered
+by the project's own converter (:mod:`parsers.markdown`), so links, images and tables survive while
+the page's link-dense furniture stays out. Metadata comes from what the page itself says, most
+trusted first: the title that ``og:title``, the headings and ``<title>`` agree on, without the
+site's name; the publish time from meta/JSON-LD and the visible time next to the title (the minute a
+reader sees wins over a meta time that disagrees with it); the media named as the source.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from copy import deepcopy
-from datetime import datetime, time
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
-import trafilatura
-from selectolax.lexbor import LexborHTMLParser
-from trafilatura.settings import DEFAULT_CONFIG
-from trafilatura.xml import xmltotxt
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from parsers.article import SHANGHAI, Article
-from parsers.clipping import CJK_CHARS, clean_markdown, join_cjk_lines
+from parsers.article import Article
+from parsers.dates import Found, parse_datetime, search_datetime
 from parsers.errors import InvalidURL, NotAnArticle, ParseError
-from parsers.markdown import IMAGE_ATTRS, clean_image_url, normalize_text
+from parsers.markdown import IMAGE_ATTRS, clean_image_url, html_to_markdown, normalize_text
+from parsers.portal import (
+    EDITOR_LINE,
+    END_MARKERS,
+    FURNITURE_PHRASES,
+    SHORT_PARAGRAPH,
+    SOURCE_LINE,
+    main_block,
+    strip_furniture,
+)
 from parsers.urls import canonical_url
 
 # --- metadata sources, most trusted first -------------------------------------------------------
@@ -30,161 +38,112 @@ PUBLISHED_META = (
     "article:published_time",
     "og:article:published_time",
     "og:published_time",
-    "datePublished",
+    "og:release_date",
+    "og:time",
+    "datepublished",
     "pubdate",
     "publishdate",
     "publish_date",
-    "PubDate",
     "publishtime",
+    "publish-time",
+    "published_time",
     "dc.date.issued",
     "dc.date",
     "date",
 )
+# dates that only say which year a "10-08 12:00" next to the title is in
+YEAR_HINT_META = ("dateupdate", "article:modified_time", "og:updated_time", "datemodified", "lastmod")
 AUTHOR_META = ("author", "article:author", "og:article:author", "dc.creator", "byline")
-# htmldate's guess is bounded by a "latest possible date", which defaults to today: a fixed bound
-# keeps the parser independent of the clock
-DATE_PARAMS = {"original_date": True, "extensive_search": False, "max_date": "2099-12-31"}
-MIN_TEXT_CHARS = 20
-# trafilatura falls back to a flat "baseline" text below 250 extracted characters; 250 Chinese
-# characters are a whole short news item, so the threshold is scaled down for CJK density
-TRAFILATURA_CONFIG = deepcopy(DEFAULT_CONFIG)
-TRAFILATURA_CONFIG["DEFAULT"]["MIN_EXTRACTED_SIZE"] = "100"
-# a source line break inside a paragraph, indented by the page's pretty-printer; four spaces would
-# make the rest of the paragraph a Markdown code block
-_SOFT_BREAK = re.compile(r"(?<=\S)[ \t]*\n[ \t]+(?=[^\s\-*+>|`#\d])")
-_CJK = re.compile(f"[{CJK_CHARS}]")
-_TOKEN = re.compile(r"https://img\.jianbao\.invalid/\d+\.jpg")
-_TIME_IN_TEXT = re.compile(
-    r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
-    r"(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?"
+SITE_META = ("og:site_name", "application-name", "apple-mobile-web-app-title")
+TITLE_META = ("og:title", "twitter:title")
+SOURCE_META = ("source", "article:source", "og:source")
+# where portals print the media an article comes from, when it has no "来源：" label
+SOURCE_SELECTORS = ".source, #source, .ent-source, .article-source, .source-name, #source_baidu, .com-source"
+# elements that can hold the title a reader sees; <title> decides between them
+HEADING_SELECTORS = "h1, h2, h3, [class*=title], [id*=title], b, strong"
+# a <title> segment that names a site or a channel, not the article
+SITE_WORDS = re.compile(
+    r"(?:网|新闻|频道|日报|晚报|早报|时报|周刊|报社|在线|中心|首页|资讯|客户端|传媒|电视台|广播|订阅|号|"
+    r"\.com|\.cn|\.net|The Paper|News|Online)$",
+    re.I,
 )
+TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|--|—+|–| - |-(?=\S{2,12}(?:$|[-_|])))\s*")
+LABELED_DATE = re.compile(r"(?:发布|发表|更新|出版)?(?:日期|时间)\s*[:：]")
+SOURCE_NEAR_TITLE = re.compile(r"(?:来源|来源于|稿源|出处)\s*[:：]?\s*([^\s|/:：]{2,30})")
+AUTHOR_NEAR_TITLE = re.compile(r"(?:作者|文)\s*[:：/]\s*([^\s|/:：]{2,20})")
+URL_YEAR = re.compile(r"(?<!\d)(20\d\d|19\d\d)(?=[-/_]?\d{2})")
+MIN_TEXT_CHARS = 20
+NO_TITLE_MIN_CHARS = 200  # without any title, only a substantial text is an article
+NEAR_TITLE_LINES = 12  # lines of page text after the title where its time and source sit
+PROSE_LINE = 50  # a longer line is the article starting: no more metadata after it
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_MD_MARKS = re.compile(r"[#*_>`~\\]")
 
 
 def parse_web(html: str, url: str) -> Article:
-    """A generic news page; NotAnArticle("not-article") when no main text can be found."""
+    """A generic news page; NotAnArticle("not-article") when it holds no article."""
     if not html or not html.strip():
         raise ParseError("empty page", url=url)
     try:
         canonical = canonical_url(url)
     except InvalidURL as err:
         raise ParseError(f"not an http(s) URL: {url!r}", url=url) from err
-    tree = LexborHTMLParser(join_cjk_lines(html))
-    tokens = _prepare_tree(tree, canonical)
-    doc = trafilatura.bare_extraction(
-        tree.html or html,
-        url=url,
-        config=TRAFILATURA_CONFIG,
-        include_images=True,
-        include_links=True,
-        include_formatting=True,
-        include_comments=False,
-        include_tables=True,
-        with_metadata=True,
-        date_extraction_params=DATE_PARAMS,
-    )
-    if doc is None or isinstance(doc, dict) or doc.body is None:
-        raise NotAnArticle("not-article", url=url, detail="no main text found")
-    raw_markdown = _TOKEN.sub(lambda m: tokens.get(m.group(0), ""), xmltotxt(doc.body, include_formatting=True))
-    raw_markdown = _SOFT_BREAK.sub(_join_lines, raw_markdown)
-    body, images = clean_markdown(raw_markdown, base_url=canonical)
-    if len(normalize_text(_plain(body))) < MIN_TEXT_CHARS and not images:
-        raise NotAnArticle("not-article", url=url, detail="no main text found")
+    tree = LexborHTMLParser(html)
+    meta = _metas(tree)
+    json_dates = _json_ld_dates(tree)
+    tree.strip_tags(["script", "style", "noscript", "template"])
+    names = _site_names(tree, meta, canonical)
+    title, heading = _title(tree, meta, names)
+    near = _near_title(heading, title)
+    published = _published(tree, meta, json_dates, near, canonical)
+    account = _account(tree, meta, near)
+    author = _author(meta, near, names | ({account} if account else set()))
 
-    title = normalize_text(doc.title or "")
-    body = _drop_leading_title(body, title)
-    cover = clean_image_url(doc.image, canonical) if doc.image else None
+    node = main_block(tree)
+    if node is None:
+        raise NotAnArticle("not-article", url=url, detail="no main text found")
+    strip_furniture(node)
+    _absolute_images(node, canonical)
+    rendered = html_to_markdown(node, base_url=canonical)
+    body, source = _clean_body(rendered.markdown, title)
+    images = tuple(u for u in rendered.images if f"]({u})" in body)
+    text_len = len(_plain(body))
+    if (text_len < MIN_TEXT_CHARS and not images) or (not title and text_len < NO_TITLE_MIN_CHARS):
+        raise NotAnArticle("not-article", url=url, detail="no main text found")
+    cover = clean_image_url(meta.get("og:image"), canonical)
     return Article(
         url=canonical,
         source="web",
         kind="article",
         title=title,
-        published=_published(tree, doc.date),
-        author=normalize_text(doc.author or "") or _meta(tree, AUTHOR_META) or None,
-        account=normalize_text(doc.sitename or "") or None,
-        summary=normalize_text(doc.description or ""),
+        published=published,
+        author=author,
+        account=account or source or _site_name(names, meta) or None,
+        summary=normalize_text(meta.get("og:description") or meta.get("description") or ""),
         cover=cover or (images[0] if images else None),
         images=images,
         body=body,
     )
 
 
-def _prepare_tree(tree: LexborHTMLParser, base_url: str) -> dict[str, str]:
-    """Give trafilatura images it will keep and links it can follow; returns token -> image URL.
-
-    Each image's real URL (lazy attributes before ``src``) is swapped for a ``.jpg`` token, because
-    trafilatura drops image URLs without a file extension, and CDN URLs (``…/1000``,
-    ``…/640?wx_fmt=jpeg``) rarely have one. Script links are unwrapped to their words.
-    """
-    tokens: dict[str, str] = {}
-    for img in tree.css("img"):
-        attrs = img.attrs
-        real = next((u for name in IMAGE_ATTRS if (u := clean_image_url(attrs.get(name), base_url)) is not None), None)
-        for name in (*IMAGE_ATTRS, "srcset", "data-srcset"):
-            if name in attrs:
-                del attrs[name]
-        if real is not None:
-            token = f"https://img.jianbao.invalid/{len(tokens)}.jpg"
-            tokens[token] = real
-            attrs["src"] = token
-    for a in tree.css("a"):
-        href = (a.attrs.get("href") or "").strip().lower()
-        if not href or href.startswith(("javascript:", "vbscript:", "data:")):
-            a.unwrap()  # trafilatura would print "[words]" for a link it cannot follow
-    return tokens
+# --- metadata -------------------------------------------------------------------------------------
 
 
-def _join_lines(m: re.Match[str]) -> str:
-    text = m.string
-    before, after = text[m.start() - 1], text[m.end()] if m.end() < len(text) else ""
-    # Chinese has no spaces between words: a line break there is nothing
-    return "" if _CJK.match(before) and _CJK.match(after) else " "
-
-
-def _plain(markdown: str) -> str:
-    return re.sub(r"!\[[^\]]*\]\([^)]*\)|[#*_>`\-|]", "", markdown)
-
-
-def _drop_leading_title(body: str, title: str) -> str:
-    # trafilatura keeps the page's <h1> as the first line; the title is already a field
-    first, _, rest = body.partition("\n\n")
-    if title and first.lstrip("# ").strip() == title:
-        return rest.lstrip("\n")
-    return body
-
-
-def _meta(tree: LexborHTMLParser, names: tuple[str, ...]) -> str:
-    wanted = {n.lower(): i for i, n in enumerate(names)}
-    best: tuple[int, str] | None = None
+def _metas(tree: LexborHTMLParser) -> dict[str, str]:
+    """Lower-case meta name/property/itemprop -> its first non-empty content."""
+    out: dict[str, str] = {}
     for node in tree.css("meta[content]"):
         attrs = node.attributes
-        key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
-        if key in wanted:
-            value = normalize_text(attrs.get("content") or "")
-            if value and (best is None or wanted[key] < best[0]):
-                best = (wanted[key], value)
-    return best[1] if best else ""
+        key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").strip().lower()
+        value = normalize_text(attrs.get("content") or "")
+        if key and value and key not in out:
+            out[key] = value
+    return out
 
 
-def _published(tree: LexborHTMLParser, day: str | None) -> datetime | None:
-    """The page's own timestamp (meta, JSON-LD), else a ``<time>`` on trafilatura's day, else that day."""
-    for raw in (_meta(tree, PUBLISHED_META), *_json_ld_dates(tree)):
-        dt = _to_datetime(raw)
-        if dt is not None:
-            return dt
-    if day:
-        # <time> elements also mark comments and related links: only one on the article's day counts
-        for node in tree.css("time[datetime]"):
-            raw = node.attributes.get("datetime") or ""
-            m = _TIME_IN_TEXT.search(raw)
-            if m and m.group(4) and (int(m.group(1)), int(m.group(2)), int(m.group(3))) == _ymd(day):
-                return _to_datetime(raw)
-        return _to_datetime(day)
-    return None
-
-
-def _ymd(day: str) -> tuple[int, int, int] | None:
-    m = _TIME_IN_TEXT.search(day)
-    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+def _first_meta(meta: dict[str, str], names: tuple[str, ...]) -> str:
+    return next((meta[n] for n in names if meta.get(n)), "")
 
 
 def _json_ld_dates(tree: LexborHTMLParser) -> list[str]:
@@ -206,19 +165,248 @@ def _json_ld_dates(tree: LexborHTMLParser) -> list[str]:
     return dates
 
 
-def _to_datetime(raw: str) -> datetime | None:
-    m = _TIME_IN_TEXT.search(raw or "")
-    if not m:
-        return None
-    year, month, day, hour, minute, second, zone = m.groups()
-    try:
-        dt = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
-    except ValueError:
-        return None
-    if hour is None:
-        # a bare date: midnight in Beijing, the zone of the news this tool collects
-        return datetime.combine(dt.date(), time(), tzinfo=SHANGHAI)
-    if zone:
-        offset = "+00:00" if zone == "Z" else zone if ":" in zone else f"{zone[:3]}:{zone[3:]}"
-        return datetime.fromisoformat(dt.isoformat() + offset).astimezone(SHANGHAI)
-    return dt.replace(tzinfo=SHANGHAI)
+def _site_names(tree: LexborHTMLParser, meta: dict[str, str], url: str) -> set[str]:
+    names = {meta[n] for n in SITE_META if meta.get(n)}
+    node = tree.css_first("title")
+    page_title = normalize_text(node.text()) if node is not None else ""
+    parts = TITLE_SEPARATOR.split(page_title)
+    names.update(p for p in parts[1:] if SITE_WORDS.search(p))
+    host = urlsplit(url).hostname or ""
+    names.update(p for p in host.split(".") if len(p) > 3 and p not in ("www", "news", "com"))
+    return {n for n in names if n}
+
+
+def _site_name(names: set[str], meta: dict[str, str]) -> str:
+    site = _first_meta(meta, SITE_META)
+    if site:
+        return site
+    cjk = sorted((n for n in names if re.search(r"[\u4e00-\u9fff]", n)), key=len)
+    return cjk[0] if cjk else ""
+
+
+def _title(tree: LexborHTMLParser, meta: dict[str, str], names: set[str]) -> tuple[str, LexborNode | None]:
+    """The title a reader sees, and the element that shows it (where its time sits)."""
+    node = tree.css_first("title")
+    page_title = normalize_text(node.text()) if node is not None else ""
+    og = _first_meta(meta, TITLE_META)
+    stripped = _strip_site(page_title, names) if page_title else ""
+    headings: list[tuple[str, LexborNode]] = []
+    for el in tree.css(HEADING_SELECTORS):
+        text = normalize_text(el.text())
+        if 4 <= len(text) <= 200:
+            headings.append((text, el))
+    # the longest heading (or og:title) that <title> begins with: <title> adds the site, og:title
+    # is sometimes cut short, a heading can be a logo
+    floor = 0.5 * len(stripped)
+    best = ""
+    for text in [h for h, _ in headings] + [og]:
+        if text and len(text) > len(best) and len(text) >= floor and page_title.startswith(text):
+            best = text
+    if not best and og and any(og == h for h, _ in headings):
+        best = og
+    if not best:
+        best = stripped or og or (headings[0][0] if headings else "")
+    where = next((el for h, el in headings if h == best), None)
+    if where is None:
+        where = next((el for h, el in headings if el.tag == "h1"), None)
+    return best, where
+
+
+def _strip_site(title: str, names: set[str]) -> str:
+    """``title`` without the site/channel segments at its end or start (``…_新浪财经_新浪网``)."""
+
+    def is_site(segment: str, popped: bool) -> bool:
+        seg = segment.strip()
+        if not seg:
+            return True
+        if seg in names or any(len(n) >= 2 and (n in seg or seg in n) for n in names):
+            return True
+        # a short channel name ("政务", "股票频道") next to the site's name goes with it
+        return bool(SITE_WORDS.search(seg)) or (popped and len(seg) <= 4)
+
+    parts = TITLE_SEPARATOR.split(title)
+    seps = TITLE_SEPARATOR.findall(title)
+    popped = False
+    while len(parts) > 1 and is_site(parts[-1], popped):
+        parts.pop()
+        seps.pop()
+        popped = True
+    while len(parts) > 1 and is_site(parts[0], False) and len(parts[0]) <= 12:
+        parts.pop(0)
+        seps.pop(0)
+    out = parts[0]
+    for sep, part in zip(seps, parts[1:], strict=True):
+        out += sep + part
+    return out.strip()
+
+
+def _near_title(heading: LexborNode | None, title: str) -> str:
+    """The short lines of page text right after the title: where portals print time, source, author."""
+    node = heading
+    for _ in range(4):
+        if node is None:
+            return ""
+        text = node.text(separator="\n")
+        at = text.find(title) if title else -1
+        after = text[at + len(title) :] if at >= 0 else ""
+        lines = [ln for ln in (normalize_text(x) for x in after.split("\n")) if ln]
+        if lines:
+            near = []
+            for line in lines[:NEAR_TITLE_LINES]:
+                if len(line) > PROSE_LINE and not search_datetime(line[:40]):
+                    break
+                near.append(line)
+                if len(line) > PROSE_LINE:
+                    break
+            if near:
+                return " ".join(near)
+        node = node.parent
+    return ""
+
+
+def _year_hint(meta: dict[str, str], json_dates: list[str], tree: LexborHTMLParser, url: str) -> int | None:
+    for raw in (*(meta.get(n, "") for n in (*PUBLISHED_META, *YEAR_HINT_META)), *json_dates):
+        found = search_datetime(raw)
+        if found:
+            return found.when.year
+    for node in tree.css("time[datetime]"):
+        found = search_datetime(node.attributes.get("datetime") or "")
+        if found:
+            return found.when.year
+    m = URL_YEAR.search(urlsplit(url).path)
+    return int(m.group(1)) if m else None
+
+
+def _published(
+    tree: LexborHTMLParser, meta: dict[str, str], json_dates: list[str], near: str, url: str
+) -> datetime | None:
+    """The meta time, unless the time shown next to the title says otherwise (to the minute)."""
+    claimed: Found | None = None
+    for raw in (*(meta.get(n, "") for n in PUBLISHED_META), *json_dates):
+        when = parse_datetime(raw)
+        if when is not None:
+            found = search_datetime(raw)
+            claimed = Found(when, found.has_time if found else True, 0, 0)
+            break
+    shown = search_datetime(_clip_at_date_label(near), year=_year_hint(meta, json_dates, tree, url)) if near else None
+    if shown is not None and shown.has_time:
+        if claimed is None:
+            return shown.when
+        if claimed.has_time and claimed.when.replace(second=0, microsecond=0) == shown.when:
+            return claimed.when
+        if abs(claimed.when - shown.when) <= timedelta(days=1):
+            return shown.when
+        return claimed.when
+    if claimed is not None:
+        return claimed.when
+    if shown is not None:
+        return shown.when
+    # a labelled date elsewhere on the page ("发布日期：2019-03-06" under the article)
+    body = tree.body
+    text = body.text(separator=" ") if body is not None else ""
+    for m in LABELED_DATE.finditer(text):
+        found = search_datetime(text[m.end() : m.end() + 40])
+        if found is not None and found.start <= 4:
+            return found.when
+    return None
+
+
+def _clip_at_date_label(near: str) -> str:
+    # "发布时间：10-08 12:00": start at the label, so a byline's digits before it are not read
+    m = LABELED_DATE.search(near)
+    return near[m.start() :] if m else near
+
+
+def _account(tree: LexborHTMLParser, meta: dict[str, str], near: str) -> str:
+    m = SOURCE_NEAR_TITLE.search(near)
+    if m:
+        return m.group(1)
+    node = tree.css_first(SOURCE_SELECTORS)
+    if node is not None:
+        text = normalize_text(node.text())
+        text = SOURCE_NEAR_TITLE.sub(r"\1", text)
+        if 2 <= len(text) <= 30:
+            return text
+    source = _first_meta(meta, SOURCE_META)
+    if source:
+        source = re.sub(r"^(?:来源|稿源)\s*[:：]\s*", "", source).split(" ")[0]
+        if 2 <= len(source) <= 30:
+            return source
+    return ""
+
+
+def _author(meta: dict[str, str], near: str, sites: set[str]) -> str | None:
+    m = AUTHOR_NEAR_TITLE.search(near)
+    if m:
+        return m.group(1)
+    for name in AUTHOR_META:
+        value = meta.get(name, "")
+        if not value or value.isdigit() or value.startswith("http") or len(value) > 40:
+            continue
+        if any(value == s or (len(s) >= 2 and s in value) or value in s for s in sites):
+            continue  # the site's name, not a person's
+        return value
+    return None
+
+
+# --- body -----------------------------------------------------------------------------------------
+
+
+def _absolute_images(node: LexborNode, base_url: str) -> None:
+    # "./W020201004.jpeg" on a page fetched from its URL is the site's image; only a saved page's
+    # "x_files/" copies are local (the converter refuses bare relative names for that reason)
+    for img in node.css("img"):
+        attrs = img.attributes
+        for name in IMAGE_ATTRS:
+            value = (attrs.get(name) or "").strip()
+            if value.startswith(("./", "../")) and "_files/" not in value:
+                img.attrs[name] = urljoin(base_url, value)
+
+
+def _plain(markdown: str) -> str:
+    text = _MD_LINK.sub(r"\1", re.sub(r"!\[[^\]]*\]\([^)]*\)", "", markdown))
+    return normalize_text(_MD_MARKS.sub("", text))
+
+
+def _clean_body(markdown: str, title: str) -> tuple[str, str]:
+    """Drop furniture paragraphs, editor and source lines, a re-post's footer, a repeated title and
+    the time line; returns the body and the source a "来源：…" line named."""
+    paragraphs = [p for p in markdown.split("\n\n") if p.strip()]
+    out: list[str] = []
+    source = ""
+    n = len(paragraphs)
+    for i, para in enumerate(paragraphs):
+        if para.startswith(("![", "```", "| ")):
+            out.append(para)
+            continue
+        text = _plain(para)
+        if not text:
+            if _MD_IMAGE.search(para):
+                out.append(para)  # a linked image
+            continue
+        short = len(text) <= SHORT_PARAGRAPH
+        if short and EDITOR_LINE.match(text):
+            continue
+        m = SOURCE_LINE.match(text)
+        if short and m:
+            source = source or m.group(1)
+            continue
+        if i >= n // 2 and len(text) <= 200 and END_MARKERS.search(text):
+            break
+        if short and FURNITURE_PHRASES.search(text):
+            continue
+        if len(out) < 3 and _is_header_line(text, title):
+            continue
+        out.append(para)
+    while out and out[-1].startswith("#"):
+        out.pop()  # a heading left over from a cut section
+    return "\n\n".join(out).strip(), source
+
+
+def _is_header_line(text: str, title: str) -> bool:
+    if title and (text == title or text.rstrip("…. ") == title.rstrip("…. ")):
+        return True
+    if len(text) > 60:
+        return False
+    found = search_datetime(text)
+    return found is not None and found.has_time and len(text) - (found.end - found.start) < 40

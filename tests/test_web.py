@@ -111,7 +111,7 @@ def test_empty_input_is_a_parse_error(html: str) -> None:
         parse_web(html, "https://a.example/x")
 
 
-def test_time_element_counts_only_on_the_articles_day() -> None:
+def test_the_minute_next_to_the_title_refines_a_date_only_meta() -> None:
     paragraphs = "".join(
         f"<p>第{i}段：本市今日召开新闻发布会，介绍春季植树活动的安排和各区的绿化目标。</p>" for i in range(6)
     )
@@ -123,8 +123,8 @@ def test_time_element_counts_only_on_the_articles_day() -> None:
     )
     a = parse_web(html, "https://city.example/2024/03/12/trees.html")
     assert a.published is not None
-    # the bare meta date is the page's own claim and comes first; midnight Beijing
-    assert a.published.isoformat() == "2024-03-12T00:00:00+08:00"
+    # the meta has the day only; the page shows the minute next to the title (its year from the meta)
+    assert a.published.isoformat() == "2024-03-12T15:20:00+08:00"
 
     without_meta = html.replace('<meta name="pubdate" content="2024-03-12">', "")
     b = parse_web(without_meta, "https://city.example/2024/03/12/trees.html")

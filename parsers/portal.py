@@ -1,0 +1,268 @@
+"""Which part of a news portal page is the article, and what inside it is not.
+
+A text-density judge in the spirit of GeneralNewsExtractor, over selectolax: every run of text is
+owned by its nearest block element; prose (text outside links, with sentence punctuation) scores
+for its block, that block's parent and, at half weight, its grandparent; a container's score is
+damped by the share of its text that sits in links. The best container is the article's node.
+Inside it, page furniture is cut by structure (class/id words, link-dense blocks, icons) and, once
+rendered to Markdown, by phrase (recommendation headings, share/QR calls, editor lines). Selectors
+and phrases are data, here at the top.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+# --- data: structure ----------------------------------------------------------------------------------
+BLOCK_TAGS = frozenset(
+    {
+        "div", "p", "td", "th", "li", "section", "article", "main", "dd", "dt", "blockquote", "h1", "h2",
+        "h3", "h4", "h5", "h6", "figure", "figcaption", "center", "table", "tbody", "tr", "ul", "ol", "dl",
+        "form", "header", "footer", "aside", "nav", "body", "pre", "address",
+    }
+)  # fmt: skip
+# text under these is never the article's (the converter skips most of them too)
+DEAD_TAGS = frozenset(
+    {
+        "script", "style", "noscript", "template", "textarea", "select", "option", "button", "head",
+        "title", "svg", "iframe", "object", "embed", "canvas", "map", "input", "label",
+    }
+)  # fmt: skip
+CONTAINER_TAGS = frozenset({"div", "section", "article", "main", "td", "font", "span"})
+# class/id words of page furniture; matched against the words of a class or id (split on - _ and
+# case), so "post_comment_box" and "relatedNews" match but "commentary-article" needs both words
+FURNITURE_WORDS = frozenset(
+    {
+        "comment", "comments", "cmt", "tie", "reply", "replies", "recommend", "recommends", "tuijian",
+        "related", "relate", "relative", "xgyd", "share", "sharing", "bshare", "bdshare", "jiathis",
+        "social", "qrcode", "erweima", "ewm", "qr", "ad", "ads", "sinaads", "advert", "adv", "banner",
+        "sidebar", "aside", "nav", "navbar", "menu", "breadcrumb", "crumb", "footer", "copyright",
+        "rank", "ranking", "hot", "hotnews", "paging", "pager", "pagination", "vote", "zan", "like",
+        "toolbar", "tools", "download", "app", "appdown", "subscribe", "follow", "login", "disclaimer",
+        "shenming", "statement", "keywords", "tags", "tag", "player", "video", "fenxiang", "jubao",
+        "report", "feedback", "author", "editor", "bottom", "more",
+    }
+)  # fmt: skip
+# furniture words that only count on a container with little prose of its own (an article body
+# may be called "article-video" or carry "more" in a class)
+WEAK_WORDS = frozenset({"video", "player", "author", "editor", "bottom", "more", "tag", "tags", "app"})
+# class/id words of a page region that is never the article (a container inside one loses)
+REGION_WORDS = frozenset(
+    {
+        "footer", "foot", "copyright", "comment", "comments", "cmt", "tie", "reply", "sidebar", "aside",
+        "side", "right", "nav", "navbar", "menu", "recommend", "tuijian", "related", "relate", "rank",
+        "ranking", "hot", "hotnews", "live", "ad", "ads",
+    }
+)  # fmt: skip
+CANDIDATES = 8
+FURNITURE_PENALTY = 0.2
+ICON_WORDS = frozenset({"icon", "logo", "avatar", "emoji", "face", "head", "qrcode", "erweima", "ewm", "ico"})
+ICON_URL = re.compile(
+    r"(?:favicon|/icons?/|[/_-]icon[s_.-]|/logo|logo[_.-]|avatar|/emoji|/face/|qrcode|erweima|/ewm|"
+    r"weixin_\w*\.(?:png|jpe?g|gif)|/default_?head|/def_head|(?:next|prev|pre)_?page|/btn[_-])",
+    re.I,
+)
+SMALL_IMAGE = 60  # px: a declared width or height this small is an icon or a button
+_WORD_SPLIT = re.compile(r"[-_\s]+|(?<=[a-z])(?=[A-Z])")
+_PUNCT = re.compile(r"[，。！？；：、,.!?;“”]")
+_SPACE = re.compile(r"\s+")
+
+# --- data: phrases (checked on the rendered Markdown's paragraphs) -----------------------------------
+# a short paragraph holding one of these is furniture
+FURNITURE_PHRASES = re.compile(
+    r"扫描?.{0,8}二维码|扫一扫|扫码|二维码|分享到|分享至|点击进入|点击投票|点击查看更多|下载.{0,8}客户端|"
+    r"客户端下载|相关新闻|相关阅读|相关推荐|相关文章|热点推荐|推荐新闻|推荐阅读|为你推荐|为您推荐|延伸阅读|"
+    r"延伸\s*·?\s*推荐|猜你喜欢|你可能会喜欢|网友评论仅供|更多猛料|返回.{0,6}首页|我要反馈|举报|跟贴|"
+    r"条评论|人参与|已有\d+|文章关键词|关键词[:：]|标签[:：]|打印本页|关闭窗口|字号|调整字体|"
+    r"放大字体|缩小字体|收藏本文|上一篇|下一篇|上一页|下一页|特别声明[:：]?以上内容|本平台仅提供信息存储服务|"
+    r"Notice: The content above|点击播放|自动播放|您的浏览器暂时无法播放|用微信扫"
+)
+SHORT_PARAGRAPH = 80
+# an editor line or a source line at the end; the source is kept as the account when nothing better
+EDITOR_LINE = re.compile(r"^[(（【\[]?\s*(?:责任编辑|责编|编辑|校对|审核|编审|值班编辑|实习编辑|美编|排版)\s*[:：|丨]")
+SOURCE_LINE = re.compile(r"^[(（【\[]?\s*(?:本文)?(?:来源|稿源|出处)\s*[:：|丨]\s*([^\s)）】\]]{2,30})")
+# from the first of these on, the rest of the article is a re-post's footer (follow calls, menus)
+END_MARKERS = re.compile(
+    r"扫描下方二维码|长按(?:识别)?二维码|识别二维码|扫码关注|长按关注|点击菜单栏|点【在看】|看都看完了|"
+    r"点击.{0,6}关注我们|关注我们.{0,6}公众号|(?:END|end)\s*$"
+)
+
+
+@dataclass
+class _Stats:
+    node: LexborNode
+    text: int = 0  # non-space characters, links included
+    link: int = 0  # of which in links
+    score: float = 0.0  # prose credited to this node as a container
+    own: list[int] = field(default_factory=list)
+
+
+def _words(node: LexborNode) -> set[str]:
+    attrs = node.attributes
+    raw = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+    if not raw.strip():
+        return set()
+    return {w.lower() for w in _WORD_SPLIT.split(raw) if w}
+
+
+def main_block(tree: LexborHTMLParser) -> LexborNode | None:
+    """The node holding the article's text, or None when the page has no prose at all."""
+    body = tree.body
+    if body is None:
+        return None
+    stats: dict[int, _Stats] = {}
+    blocks: dict[int, list[float]] = {}  # block id -> [text, link, prose]
+    owners: dict[int, LexborNode] = {}
+    for node in body.traverse(include_text=True):
+        if node.tag != "-text":
+            continue
+        raw = node.text_content
+        if not raw:
+            continue
+        n = len(_SPACE.sub("", raw))
+        if not n:
+            continue
+        in_link = False
+        parent = node.parent
+        while parent is not None:
+            tag = parent.tag
+            if tag in DEAD_TAGS:
+                break
+            if tag == "a":
+                in_link = True
+            elif tag in BLOCK_TAGS:
+                key = parent.mem_id
+                acc = blocks.get(key)
+                if acc is None:
+                    acc = blocks[key] = [0.0, 0.0, 0.0]
+                    owners[key] = parent
+                acc[0] += n
+                if in_link:
+                    acc[1] += n
+                else:
+                    acc[2] += n + 8 * len(_PUNCT.findall(raw))
+                break
+            parent = parent.parent
+    for key, (text, link, prose) in blocks.items():
+        chain: list[LexborNode] = []
+        up: LexborNode | None = owners[key]
+        while up is not None:
+            chain.append(up)
+            up = up.parent
+        # a block inside a link (a card in a list of stories) is link text as a whole
+        linked = any(n.tag == "a" for n in chain)
+        # a block of a few link words is navigation; prose needs sentences or some length
+        credit = prose if prose >= 12 and not linked else 0.0
+        for depth, anc in enumerate(chain):
+            k = anc.mem_id
+            st = stats.get(k)
+            if st is None:
+                st = stats[k] = _Stats(anc)
+            st.text += int(text)
+            st.link += int(text if linked else link)
+            if depth <= 2:
+                st.score += credit * (1.0, 1.0, 0.5)[depth]
+    ranked: list[tuple[float, _Stats]] = []
+    for st in stats.values():
+        if st.node.tag not in CONTAINER_TAGS or st.score <= 0:
+            continue
+        density = st.link / st.text if st.text else 1.0
+        ranked.append((st.score * (1.0 - density) ** 2, st))
+    ranked.sort(key=lambda r: -r[0])
+    best: _Stats | None = None
+    best_score = 0.0
+    # the leaders only: a footer, a comment list or a side column can hold more prose than a short
+    # article; it is known by its own or an ancestor's class/id words
+    for score, st in ranked[:CANDIDATES]:
+        if _in_furniture(st.node):
+            score *= FURNITURE_PENALTY
+        if score > best_score * 1.001 or (best is not None and score >= best_score * 0.999 and _inside(st, best)):
+            best, best_score = st, score
+    return best.node if best is not None else None
+
+
+def _in_furniture(node: LexborNode | None) -> bool:
+    while node is not None and node.tag not in ("body", "html"):
+        if _words(node) & REGION_WORDS:
+            return True
+        node = node.parent
+    return False
+
+
+def _inside(a: _Stats, b: _Stats) -> bool:
+    """True when ``a``'s node is a descendant of ``b``'s (ties go to the tighter node)."""
+    node = a.node.parent
+    target = b.node.mem_id
+    while node is not None:
+        if node.mem_id == target:
+            return True
+        node = node.parent
+    return False
+
+
+def strip_furniture(node: LexborNode) -> None:
+    """Cut what is not the article out of its node: furniture by class/id, link lists, icons."""
+    total = _prose_len(node)
+    root = node.mem_id
+    doomed: set[int] = set()
+    order: list[LexborNode] = []
+
+    def doom(el: LexborNode) -> None:
+        doomed.add(el.mem_id)
+        order.append(el)
+
+    def spared(el: LexborNode) -> bool:
+        # the node itself, or something inside a part already cut
+        if el.mem_id == root:
+            return False
+        parent = el.parent
+        while parent is not None and parent.mem_id != root:
+            if parent.mem_id in doomed:
+                return False
+            parent = parent.parent
+        return el.mem_id not in doomed
+
+    for el in node.css("[class], [id]"):
+        if el.tag in ("img", "a", "p", "span", "strong", "b", "em", "i", "font") or not spared(el):
+            continue
+        hit = _words(el) & FURNITURE_WORDS
+        if not hit:
+            continue
+        own = _prose_len(el)
+        # never the bulk of the article: a wrapper named "article-share-wrap" can hold it all
+        if own > 0.4 * total or (hit <= WEAK_WORDS and own > 200):
+            continue
+        doom(el)
+    for el in node.css("ul, ol, dl, div, table, p, section"):
+        if not spared(el):
+            continue
+        text = _prose_len(el)
+        if text < 4 or text >= 0.4 * max(total, 1):
+            continue
+        link = sum(len(_SPACE.sub("", a.text(deep=True))) for a in el.css("a"))
+        if link / text >= 0.7:
+            doom(el)
+    for img in node.css("img"):
+        if spared(img) and is_icon(img):
+            doom(img)
+    for el in order:
+        el.decompose()
+
+
+def is_icon(img: LexborNode) -> bool:
+    attrs = img.attributes
+    for name in ("width", "height"):
+        value = (attrs.get(name) or "").strip().lower().removesuffix("px")
+        if value.isdigit() and 0 < int(value) <= SMALL_IMAGE:
+            return True
+    if _words(img) & ICON_WORDS:
+        return True
+    src = " ".join(attrs.get(n) or "" for n in ("src", "data-src", "data-original"))
+    return bool(ICON_URL.search(src))
+
+
+def _prose_len(node: LexborNode) -> int:
+    return len(_SPACE.sub("", node.text(deep=True)))
