@@ -38,7 +38,7 @@ from ingest.errors import FetchError
 from parsers.article import SHANGHAI, SOURCES
 from serve import feeds as feedfmt
 from serve.images import DiskCache, ImageProxy, Signer, belongs_to, cache_folder, load_secret
-from serve.render import LRU, RENDER_CACHE, render_html, summary_line
+from serve.render import LRU, RENDER_CACHE, image_sources, render_html, summary_line
 from storage import NoArticle, Store, StoredArticle
 from storage import feeds as queries
 
@@ -279,9 +279,11 @@ class App:
         return base + self.signer.path(article_id, url)
 
     def body_html(self, stored: StoredArticle, base: str) -> str:
+        a = stored.article
+        originals = image_sources(a.body, [*a.images, *([a.cover] if a.cover else [])])
         return render_html(
-            stored.article.body,
-            image_src=lambda u: self.image_url(base, stored.id, u),
+            a.body,
+            image_src=lambda u: self.image_url(base, stored.id, originals.get(u, u)),
             cache=self.html_cache,
             key=(stored.id, stored.content_hash, base),
         )

@@ -65,6 +65,16 @@ def _weight(value: Any) -> int:
 _text_cache = LRU(RENDER_CACHE)
 
 
+_BODY_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^\s)>]+)")
+
+
+def image_sources(markdown: str, known: Sequence[str]) -> dict[str, str]:
+    """Each image URL as markdown-it will hand it over (percent-encoded where it encodes) -> the URL
+    as stored, so the proxy signs and fetches the stored form."""
+    urls = [*known, *_BODY_IMAGE.findall(markdown)]
+    return {str(_md.normalizeLink(u)): u for u in urls}
+
+
 def _rewrite_images(tokens: Sequence[Token], image_src: Callable[[str], str]) -> None:
     for token in tokens:
         if token.type == "image":

@@ -133,7 +133,10 @@ def route_images(server: LocalServer, urls: set[str], body: bytes | None = None)
         server.route(parts.hostname or "", path, Reply(200, body or png(), {"Content-Type": "image/png"}))
 
 
-FAST = {"http": {"retries": 0, "timeout": 5.0, "max_bytes": 200_000}, "politeness": {"default": 0, "qpic.cn": 0}}
+FAST = {
+    "http": {"retries": 0, "timeout": 5.0, "max_bytes": 200_000},
+    "politeness": {"default": 0, "qpic.cn": 0, "gtimg.com": 0, "gtimg.cn": 0},
+}
 
 
 def make_config(tmp: Path, **serve: Any) -> Config:
@@ -554,6 +557,22 @@ def test_without_a_proxy_names_are_resolved_and_private_answers_refused(
     with pytest.raises(ImageRefused, match="not a public address"):
         asyncio.run(check("http://169.254.169.254/latest/meta-data"))
     asyncio.run(check("https://cdn.example/a.png"))
+
+
+def test_an_image_url_markdown_would_encode_is_signed_and_fetched_as_stored(
+    db: Path, tmp_path: Path, server: LocalServer
+) -> None:
+    url = "https://mmbiz.qpic.cn/mmbiz_png/图片|x/640?wx_fmt=png"
+    article_id = store_image_article(db, url)
+    server.route(
+        "mmbiz.qpic.cn",
+        "/mmbiz_png/%E5%9B%BE%E7%89%87|x/640?wx_fmt=png",  # as httpx sends it
+        Reply(200, png(), {"Content-Type": "image/png"}),
+    )
+    with TestClient(create_app(str(db), make_config(tmp_path))) as client:
+        (src,) = img_srcs(client.get(f"/a/{article_id}").text)
+        assert parse_qs(urlsplit(src).query)["u"] == [url]
+        assert client.get(src).status_code == 200
 
 
 def test_an_unlabelled_image_is_served_with_its_sniffed_type(db: Path, tmp_path: Path, server: LocalServer) -> None:
