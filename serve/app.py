@@ -47,6 +47,7 @@ log = logging.getLogger("jianbao.serve")
 READERS = 2  # read-only connections, one per worker thread at a time
 PER_PAGE = 30
 MAX_PAGE = 1000
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a longer number in a URL is simply not an article
 SEARCH_LIMIT = 30
 FEED_LIMIT = 50
 FEED_MAX = 500
@@ -358,6 +359,8 @@ class App:
 
     async def article(self, request: Request) -> Response:
         article_id = int(request.path_params["id"])
+        if not 0 < article_id <= MAX_ID:
+            raise HTTPException(404, f"no article {article_id}")
         base = self.prefix
 
         def work(store: Store) -> Response:
@@ -517,6 +520,8 @@ class App:
             article_id = int(params.get("a") or "")
         except ValueError:
             raise HTTPException(400, "a= must be an article id") from None
+        if not 0 < article_id <= MAX_ID:
+            raise HTTPException(400, "a= must be an article id")
         if not url or not signature or not self.signer.check(article_id, url, signature):
             raise HTTPException(403, "bad or missing signature")
 

@@ -403,7 +403,7 @@ def test_html_in_titles_and_bodies_is_inert(client: TestClient, ids: dict[str, i
 
 
 def test_unknown_ids_and_paths_get_a_404_page(client: TestClient) -> None:
-    for path in ("/a/999999", "/no-such-page", "/a/abc"):
+    for path in ("/a/999999", "/no-such-page", "/a/abc", "/a/0", "/a/" + "9" * 30):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "<h1>404</h1>" in response.text
