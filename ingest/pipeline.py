@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -232,15 +234,16 @@ class Importer:
         """Hosts this run stopped asking, and why (for the summary)."""
         return self.policy.paused_hosts()
 
-    def import_file(self, path: str | Path, *, url: str | None = None) -> Outcome:
+    def import_file(self, path: str | Path, *, url: str | None = None, name: str | None = None) -> Outcome:
+        """One saved page or clipping; ``url`` is the address it was saved from, when the user knows it."""
         try:
-            return self._import_file(path, url=url)
+            return self._import_file(path, url=url, name=name)
         except Exception as exc:  # as in import_isolated: one file's surprise is that file's failure
-            return Outcome(str(path), "failed", f"unexpected {type(exc).__name__}: {exc}", error=exc)
+            return Outcome(name or str(path), "failed", f"unexpected {type(exc).__name__}: {exc}", error=exc)
 
-    def _import_file(self, path: str | Path, *, url: str | None = None) -> Outcome:
+    def _import_file(self, path: str | Path, *, url: str | None = None, name: str | None = None) -> Outcome:
         p = Path(path)
-        name = str(path)
+        name = name or str(path)
         limit = self.config.http.max_bytes
         try:
             if p.is_file() and p.stat().st_size > limit:
@@ -289,22 +292,23 @@ class Importer:
             if on_outcome:
                 on_outcome(o)
 
-        urls: list[str] = []
+        urls: list[tuple[str, str]] = []
         for item in inputs:
             if should_stop():
                 break
-            if is_url(item):
-                urls.append(item)
-            elif "://" in item or item.startswith(("javascript:", "mailto:", "data:")):
-                done(Outcome(item, "failed", "not an http(s) URL with a host"))
+            what = parse_input(item)
+            if what.path is not None:
+                done(self.import_file(what.path, url=what.url or url, name=what.name))
+            elif what.url is not None:
+                urls.append((what.name, what.url))
             else:
-                done(self.import_file(item, url=url))
+                done(Outcome(item, "failed", "not an http(s) URL with a host"))
         await self.import_urls(urls, on_outcome=done, should_stop=should_stop)
         return outcomes
 
     async def import_urls(
         self,
-        urls: Iterable[str],
+        urls: Iterable[str | tuple[str, str]],
         *,
         on_outcome: Callable[[Outcome], None],
         should_stop: Callable[[], bool] = lambda: False,
@@ -314,11 +318,13 @@ class Importer:
         Two workers per host: one fetches while the other parses and saves (the fetcher allows one
         request in flight per host anyway). A bounded number of hosts run at once, so a page is held
         in memory only between its fetch and its save: memory stays flat however long the list.
+        An item is a URL, or (name, URL) when the user typed it otherwise (without its scheme).
         """
         queues: dict[str, deque[tuple[str, str]]] = {}
-        for item in urls:
+        for entry in urls:
+            item, address = entry if isinstance(entry, tuple) else (entry, entry)
             try:
-                key = canonical_url(item)
+                key = canonical_url(address)
             except InvalidURL as exc:
                 on_outcome(Outcome(item, "failed", exc.reason))
                 continue
@@ -352,3 +358,47 @@ def read_list(lines: Iterable[str]) -> list[str]:
         if line and not line.startswith("#"):
             out.append(line)
     return out
+
+
+# host/path typed without a scheme (mp.weixin.qq.com/s/…, new.qq.com/rain/a/…, www.163.com/…): a URL
+# when no such file exists; a top-level domain of letters keeps "notes.v2/x" a path
+_SCHEMELESS = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}(?::\d{1,5})?/\S*$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One thing to import, as typed (``name``): a URL to fetch (``url`` alone), a local file (``path``,
+    with ``url`` the address it was saved from when given as ``FILE=URL``), or neither (refused)."""
+
+    name: str
+    url: str | None = None
+    path: str | None = None
+
+
+def _as_url(text: str) -> str | None:
+    text = text.strip()
+    if is_url(text):
+        return text
+    return "https://" + text if _SCHEMELESS.match(text) else None
+
+
+def parse_input(item: str, *, exists: Callable[[str], bool] = os.path.exists) -> Input:
+    """What an input names: a URL (with or without its scheme), a file, or ``FILE=URL``.
+
+    An existing file always wins, so a file whose name looks like a host or holds ``=`` still imports.
+    """
+    item = item.strip()
+    if is_url(item):
+        return Input(item, url=item)
+    if exists(item):
+        return Input(item, path=item)
+    for m in re.finditer("=", item):
+        path, url = item[: m.start()].strip(), _as_url(item[m.end() :])
+        if path and url:
+            return Input(item, url=url, path=path)
+    url = _as_url(item)
+    if url:
+        return Input(item, url=url)
+    if "://" in item or item.lower().startswith(("javascript:", "mailto:", "data:")):
+        return Input(item)
+    return Input(item, path=item)

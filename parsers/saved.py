@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from parsers import parse, parse_markdown
 from parsers.article import Article
 from parsers.decode import decode_html, looks_binary
-from parsers.errors import ParseError
+from parsers.errors import NotAnArticle, ParseError
 from parsers.origin import PLACEHOLDER_URLS, find_origin_url, guess_site_url
 from parsers.urls import canonical_url
 
+NO_ADDRESS = "the page does not say which URL it was saved from: give it with --url URL, or as FILE=URL"
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".mhtml")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 
@@ -47,7 +48,13 @@ def parse_saved(data: bytes, name: str, *, suffix: str = "", url: str | None = N
     if origin:
         return Saved(parse(data, origin), origin)
     # with no recorded address the page's own ids can still identify it; a stand-in URL can not
-    article = parse(data, guess_site_url(text))
+    stand_in = guess_site_url(text)
+    try:
+        article = parse(data, stand_in)
+    except NotAnArticle as exc:
+        if exc.reason == "not-article" and stand_in == PLACEHOLDER_URLS["web"]:
+            raise ParseError(NO_ADDRESS, url=name) from exc  # what is missing is the address, not an article
+        raise
     if article.key == article.url or article.url in PLACEHOLDER_URLS.values():
-        raise ParseError("the page does not say which URL it was saved from; pass --url", url=name)
+        raise ParseError(NO_ADDRESS, url=name)
     return Saved(article, article.url)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from parsers.origin import find_origin_url
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, Env
 
 ARTICLE = "https://www.jiangcheng.example/news/2024/12/birds.html"
 
@@ -76,3 +78,78 @@ def test_the_saved_page_comment_beats_the_pages_own_claims() -> None:
 def test_wechat_fixture_addresses() -> None:
     text = (FIXTURES / "wechat" / "normal-2025-raw.html").read_text(encoding="utf-8")
     assert find_origin_url(text) == "https://mp.weixin.qq.com/s/Fixture2025Short"
+
+
+# --- what an import input names -----------------------------------------------------------------------
+
+
+def test_inputs_are_urls_with_or_without_scheme_files_or_file_url_pairs(tmp_path: Path) -> None:
+    from ingest.pipeline import Input, parse_input
+
+    saved = tmp_path / "page.html"
+    saved.write_text("<html></html>", encoding="utf-8")
+    odd = tmp_path / "www.example.com"
+    odd.mkdir()
+    (odd / "x.html").write_text("<html></html>", encoding="utf-8")
+    cases = {
+        "https://mp.weixin.qq.com/s/abc": Input("https://mp.weixin.qq.com/s/abc", url="https://mp.weixin.qq.com/s/abc"),
+        "mp.weixin.qq.com/s/abc": Input("mp.weixin.qq.com/s/abc", url="https://mp.weixin.qq.com/s/abc"),
+        "new.qq.com/rain/a/20250207A07NZC00": Input(
+            "new.qq.com/rain/a/20250207A07NZC00", url="https://new.qq.com/rain/a/20250207A07NZC00"
+        ),
+        "www.163.com/news/article/X.html": Input(
+            "www.163.com/news/article/X.html", url="https://www.163.com/news/article/X.html"
+        ),
+        str(saved): Input(str(saved), path=str(saved)),
+        f"{saved}=https://www.163.com/a/b.html?x=1": Input(
+            f"{saved}=https://www.163.com/a/b.html?x=1", url="https://www.163.com/a/b.html?x=1", path=str(saved)
+        ),
+        f"{saved} = www.163.com/a/b.html": Input(
+            f"{saved} = www.163.com/a/b.html", url="https://www.163.com/a/b.html", path=str(saved)
+        ),
+        "missing.html": Input("missing.html", path="missing.html"),
+        "notes.v2/x.md": Input("notes.v2/x.md", path="notes.v2/x.md"),
+        "ftp://example.com/x": Input("ftp://example.com/x"),
+        "javascript:alert(1)": Input("javascript:alert(1)"),
+    }
+    for item, expected in cases.items():
+        assert parse_input(item) == expected, item
+    # an existing file wins over a host-looking name
+    assert parse_input(str(odd / "x.html")).path == str(odd / "x.html")
+
+
+ARTICLE_PAGE = (FIXTURES / "web" / "news-article-meta-time.html").read_bytes()  # records no address
+
+
+def test_import_says_the_address_is_missing_and_takes_it_from_a_list(env: Env) -> None:
+    page = env.path / "saved.html"
+    page.write_bytes(ARTICLE_PAGE)
+    alone = env.run("import", str(page))
+    assert alone.code == 1 and "not an article" not in alone.out
+    assert "does not say which URL it was saved from" in alone.out and "FILE=URL" in alone.out, alone.out
+    other = env.path / "other.html"
+    other.write_bytes(ARTICLE_PAGE.replace("湿地公园".encode(), "城市公园".encode()))
+    (env.path / "list.txt").write_text(
+        f"# saved pages and their addresses\n{page}=https://www.jiangcheng.example/news/2024/12/birds.html\n"
+        f"{other} = www.jiangcheng.example/news/2024/12/park.html\n",
+        encoding="utf-8",
+    )
+    result = env.run("import", "-f", "list.txt")
+    assert result.code == 0, result.out + result.err
+    assert [line.split(":")[0] for line in result.lines] == ["stored", "stored"]
+    urls = sorted(str(u) for (u,) in env.sql("select url from articles"))
+    assert urls == [
+        "https://www.jiangcheng.example/news/2024/12/birds.html",
+        "https://www.jiangcheng.example/news/2024/12/park.html",
+    ]
+
+
+def test_a_url_without_its_scheme_is_fetched_not_looked_for_on_disk(env: Env) -> None:
+    from tests.localserver import Reply
+    from tests.pages import wechat_page
+
+    env.server.route("mp.weixin.qq.com", "/s/noscheme", Reply.html(wechat_page(3)))
+    result = env.run("import", "mp.weixin.qq.com/s/noscheme")
+    assert result.code == 0, result.out + result.err
+    assert result.lines[0].startswith("stored: mp.weixin.qq.com/s/noscheme -> #1"), result.out
+    assert env.server.requests_to("mp.weixin.qq.com", "/s/noscheme")
