@@ -748,7 +748,7 @@ def stats_cmd(ctx: Context, as_json: bool) -> None:
 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--base-url", metavar="URL", help="Public URL for links in feeds, e.g. behind a reverse proxy.")
 @pass_ctx
 def serve_cmd(ctx: Context, host: str, port: int, base_url: str | None) -> None:
