@@ -41,6 +41,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from storage.accounts import migrate_accounts
 from storage.hoststate import migrate_host_state
 from storage.text import grams
 
@@ -190,6 +191,7 @@ MIGRATIONS: list[Migration] = [
     _v3_duplicates,
     _v4_tags,
     migrate_host_state,
+    migrate_accounts,  # 6: wechat-account sources (storage/accounts.py)
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
