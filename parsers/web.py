@@ -59,6 +59,8 @@ TITLE_META = ("og:title", "twitter:title")
 SOURCE_META = ("source", "article:source", "og:source")
 # where portals print the media an article comes from, when it has no "来源：" label
 SOURCE_SELECTORS = ".source, #source, .ent-source, .article-source, .source-name, #source_baidu, .com-source"
+# a byline printed next to the title, when no "作者：" label says it
+AUTHOR_SELECTORS = ".author-name, .byline, [rel=author], .article-author, .author_name"
 # elements that can hold the title a reader sees; <title> decides between them
 HEADING_SELECTORS = "h1, h2, h3, [class*=title], [id*=title], b, strong"
 # a <title> segment that names a site or a channel, not the article
@@ -76,6 +78,7 @@ MIN_TEXT_CHARS = 20
 NO_TITLE_MIN_CHARS = 200  # without any title, only a substantial text is an article
 NEAR_TITLE_LINES = 12  # lines of page text after the title where its time and source sit
 PROSE_LINE = 50  # a longer line is the article starting: no more metadata after it
+_PROSE_MARK = re.compile(r"[，。！？；]")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _MD_MARKS = re.compile(r"[#*_>`~\\]")
@@ -97,8 +100,8 @@ def parse_web(html: str, url: str) -> Article:
     title, heading = _title(tree, meta, names)
     near = _near_title(heading, title)
     published = _published(tree, meta, json_dates, near, canonical)
-    account = _account(tree, meta, near)
-    author = _author(meta, near, names | ({account} if account else set()))
+    account = _account(tree, meta, near, heading)
+    author = _author(tree, meta, near, heading, names | ({account} if account else set()))
 
     node = main_block(tree)
     if node is None:
@@ -253,11 +256,9 @@ def _near_title(heading: LexborNode | None, title: str) -> str:
         if lines:
             near = []
             for line in lines[:NEAR_TITLE_LINES]:
-                if len(line) > PROSE_LINE and not search_datetime(line[:40]):
-                    break
+                if len(line) > PROSE_LINE and _PROSE_MARK.search(line):
+                    break  # the article has begun (it may well start with a date)
                 near.append(line)
-                if len(line) > PROSE_LINE:
-                    break
             if near:
                 return " ".join(near)
         node = node.parent
@@ -317,16 +318,33 @@ def _clip_at_date_label(near: str) -> str:
     return near[m.start() :] if m else near
 
 
-def _account(tree: LexborHTMLParser, meta: dict[str, str], near: str) -> str:
+def _title_region(tree: LexborHTMLParser, heading: LexborNode | None) -> LexborNode:
+    """The title's surroundings (its third ancestor): where its source and byline are printed."""
+    node = heading
+    for _ in range(3):
+        if node is None or node.parent is None or node.parent.tag in ("body", "html"):
+            break
+        node = node.parent
+    if node is None:
+        return tree.body if tree.body is not None else tree.root  # type: ignore[return-value]
+    return node
+
+
+def _account(tree: LexborHTMLParser, meta: dict[str, str], near: str, heading: LexborNode | None) -> str:
     m = SOURCE_NEAR_TITLE.search(near)
     if m:
         return m.group(1)
-    node = tree.css_first(SOURCE_SELECTORS)
-    if node is not None:
-        text = normalize_text(node.text())
-        text = SOURCE_NEAR_TITLE.sub(r"\1", text)
-        if 2 <= len(text) <= 30:
+    for node in _title_region(tree, heading).css(SOURCE_SELECTORS)[:3]:
+        text = _name(SOURCE_NEAR_TITLE.sub(r"\1", normalize_text(node.text())).strip(" ⋅·|"))
+        if text and text in near:  # printed next to the title, not a story's card further down
             return text
+    # an unlabelled media name printed beside the time ("中国网 2019-11-25 10:37:31")
+    shown = search_datetime(near)
+    if shown is not None:
+        before, after = near[: shown.start].split(), near[shown.end :].split()
+        for word in (before[-1:] + after[:1]) if before or after else []:
+            if _name(word) and SITE_WORDS.search(word):
+                return word
     source = _first_meta(meta, SOURCE_META)
     if source:
         source = re.sub(r"^(?:来源|稿源)\s*[:：]\s*", "", source).split(" ")[0]
@@ -335,10 +353,23 @@ def _account(tree: LexborHTMLParser, meta: dict[str, str], near: str) -> str:
     return ""
 
 
-def _author(meta: dict[str, str], near: str, sites: set[str]) -> str | None:
+def _name(text: str) -> str:
+    """``text`` when it can be a name (of a person or a media), else ''."""
+    if not 2 <= len(text) <= 30 or any(c in text for c in "：:，。|") or search_datetime(text, year=2000):
+        return ""
+    return text
+
+
+def _author(
+    tree: LexborHTMLParser, meta: dict[str, str], near: str, heading: LexborNode | None, sites: set[str]
+) -> str | None:
     m = AUTHOR_NEAR_TITLE.search(near)
     if m:
         return m.group(1)
+    for node in _title_region(tree, heading).css(AUTHOR_SELECTORS)[:3]:
+        text = _name(normalize_text(node.text()))
+        if text and text in near and text not in sites:
+            return text
     for name in AUTHOR_META:
         value = meta.get(name, "")
         if not value or value.isdigit() or value.startswith("http") or len(value) > 40:
