@@ -138,6 +138,7 @@ def _read_existing(text: str) -> _Existing | None:
 
     None when the file has no front matter YAML can read: then it is not ours to merge into.
     """
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")  # saved by an editor on Windows
     if not text.startswith("---\n"):
         return None
     end = text.find("\n---\n", 3)

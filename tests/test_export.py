@@ -198,6 +198,16 @@ def test_an_older_exports_url_key_is_dropped_but_a_users_permalink_kept(tmp_path
     assert data["url"] == "/posts/mine/" and data["summary"] == "变了"
 
 
+def test_a_file_saved_by_a_windows_editor_is_merged_too(tmp_path: Path) -> None:
+    first = save_export(tmp_path, article())
+    text = first.path.read_text(encoding="utf-8").replace("---\n\n", "draft: true\n---\n\n", 1)
+    first.path.write_bytes(("\ufeff" + text).replace("\n", "\r\n").encode("utf-8"))
+    again = save_export(tmp_path, article(summary="新摘要"))
+    assert again.written and not again.skipped and not again.kept_body
+    data = read_front_matter(first.path.read_text(encoding="utf-8"))
+    assert data["draft"] is True and data["summary"] == "新摘要"
+
+
 def test_a_file_without_readable_front_matter_is_left_alone(tmp_path: Path) -> None:
     a = article()
     path = tmp_path / f"{file_stem(a)}.md"
