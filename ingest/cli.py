@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -33,6 +33,14 @@ EXIT_INTERRUPTED = 130  # a second Ctrl-C: 128 + SIGINT, as shells report it
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     click.echo(f"jianbao: {message}", err=True)
     sys.exit(code)
+
+
+def echo_traceback(verbose: int, error: BaseException | None) -> None:
+    """The traceback of an unforeseen error, with -v only: without it the input's one line says enough."""
+    if error is not None and verbose:
+        import traceback
+
+        click.echo("".join(traceback.format_exception(error)).rstrip(), err=True)
 
 
 @dataclass
@@ -80,13 +88,29 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
+# the largest number SQLite takes: a larger --limit means "all" and an id beyond it names nothing
+SQLITE_MAX_INT = 2**63 - 1
+# an --until day ends at the next day's midnight, which date.max does not have
+LAST_DAY = date.max - timedelta(days=1)
+
+
 def parse_day(value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        return min(date.fromisoformat(value), LAST_DAY)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2025-02-07") from None
+
+
+def article_ref(ref: str) -> int | str | None:
+    """An id or a URL; None for digits that can name no article (``²`` is a digit to Python, and an
+    id past SQLite's integers cannot exist)."""
+    if not ref.isdigit():
+        return ref
+    if ref.isascii() and int(ref) <= SQLITE_MAX_INT:
+        return int(ref)
+    return None
 
 
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -223,14 +247,16 @@ def import_cmd(ctx: Context, inputs: tuple[str, ...], list_file: str | None, url
     config = ctx.config
     stop = _StopRequest()
 
+    def report(outcome: Any) -> None:
+        click.echo(outcome.line())
+        echo_traceback(ctx.verbose, outcome.error)
+
     async def run() -> list[Any]:
         with ctx.store() as store:
             importer = Importer(store, config)
             importer.fetcher.on_retry = _retry_reporter(ctx.verbose)
             try:
-                return await importer.import_inputs(
-                    items, url=url, on_outcome=lambda o: click.echo(o.line()), should_stop=stop.requested
-                )
+                return await importer.import_inputs(items, url=url, on_outcome=report, should_stop=stop.requested)
             finally:
                 await importer.aclose()
 
@@ -356,7 +382,10 @@ def show_cmd(ctx: Context, ref: str, as_json: bool, as_markdown: bool) -> None:
 
     with ctx.store(must_exist=True) as store:
         try:
-            stored = store.get_article(int(ref) if ref.isdigit() else ref)
+            key = article_ref(ref)
+            if key is None:
+                raise NoArticle("not an article id", url=ref)
+            stored = store.get_article(key)
         except NoArticle:
             fail(f"{ref}: no such article{_last_fetch(store, ref)}", EXIT_SOME_FAILED)
         except JianbaoError as exc:
@@ -450,7 +479,7 @@ def list_cmd(
             account=account,
             since=parse_day(since),
             until=parse_day(until),
-            limit=limit,
+            limit=min(limit, SQLITE_MAX_INT),
         )
     if as_json:
         click.echo(json.dumps([_stored_json(r) for r in rows], ensure_ascii=False, indent=2))
@@ -494,7 +523,7 @@ def search_cmd(
             account=account,
             since=parse_day(since),
             until=parse_day(until),
-            limit=limit,
+            limit=min(limit, SQLITE_MAX_INT),
         )
     if as_json:
         out = []
@@ -605,13 +634,18 @@ def reparse_cmd(ctx: Context, source: str | None, urls: tuple[str, ...], dry_run
     with ctx.store(must_exist=True) as store:
         report = reparse_pages(store, source=source, urls=urls or None, dry_run=dry_run)
     for change in report.changes:
-        click.echo(f"{'would change' if dry_run else 'changed'}: #{change.id} {change.url}: {', '.join(change.fields)}")
+        note = f" ({change.warning})" if change.warning else ""
+        verb = "would change" if dry_run else "changed"
+        click.echo(f"{verb}{note}: #{change.id} {change.url}: {', '.join(change.fields)}")
     for url, why in report.errors:
         click.echo(f"cannot reparse {url}: {why}", err=True)
+        echo_traceback(ctx.verbose, report.unexpected.get(url))
     click.echo(
         f"reparse: {report.pages} pages, {len(report.changes)} changed, {report.unchanged} unchanged, "
         f"{report.new} new, {len(report.errors)} not articles or unreadable"
     )
+    # a page the parser refuses is expected (a deleted article's archive); an unforeseen error is not
+    sys.exit(EXIT_SOME_FAILED if report.unexpected else EXIT_OK)
 
 
 # --- crawl / stats ----------------------------------------------------------------------------
@@ -632,6 +666,7 @@ class _Progress:
         if bad or self.verbose:
             self.clear()
             click.echo(f"[{source}] {outcome.line()}", err=bad)
+            echo_traceback(self.verbose, outcome.error)
         elif self.tty:
             text = f"[{self.done}] {source}: {outcome.status} {outcome.title or outcome.input}"[:100]
             self.width = max(self.width, len(text))

@@ -2,12 +2,14 @@
 
 Sources run concurrently (the fetcher keeps each host's pace), articles within one source one after
 another, so a stop request (Ctrl-C, SIGTERM) lets the article in hand finish and leaves the rest
-for the next run, which finds them still new.
+for the next run, which finds them still new. What is still in flight :data:`STOP_GRACE` seconds after
+the request (a server trickling its answer) is cancelled, so a stop never waits for ``max_time``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -25,6 +27,7 @@ from parsers.listings import Entry
 from storage import Store
 
 SUMMARY_KEYS = ("stored", "updated", "unchanged", "not-article", "blocked", "failed")
+STOP_GRACE = 3.0  # seconds the article in hand gets to finish after a stop request
 
 
 @dataclass
@@ -47,6 +50,7 @@ class CrawlSummary:
     blocked_hosts: set[str]
     stopped: bool
     dry_run: bool = False
+    pause_reasons: dict[str, str] = field(default_factory=dict)  # host -> why it was paused
 
     @property
     def ok(self) -> bool:
@@ -76,7 +80,9 @@ class CrawlSummary:
         else:
             line = f"crawl: {len(self.sources)} sources, " + ", ".join(parts) + f", {self.elapsed:.1f}s"
         if self.blocked_hosts:
-            line += f"; paused (verification): {', '.join(sorted(self.blocked_hosts))}"
+            # said as what it is: a verification page, a long Retry-After, a daily cap
+            paused = [f"{h} ({self.pause_reasons.get(h) or 'verification'})" for h in sorted(self.blocked_hosts)]
+            line += f"; paused: {', '.join(paused)}"
         if self.stopped:
             line += "; stopped early, the rest is left for the next run"
         capped = [s.name for s in self.sources if s.capped]
@@ -113,33 +119,57 @@ class Crawler:
         self.on_new = on_new
         self.dry_run = dry_run
         self.limit = limit
+        self.grace = STOP_GRACE
         self._stop = False
+        self._inflight: set[asyncio.Future[None]] = set()
 
     def stop(self) -> None:
-        """Finish the article in hand, start no other."""
+        """Finish the article in hand, start no other; cancel what is still in flight ``grace``
+        seconds later (a trickling download must not hold the run, and its lock, until ``max_time``),
+        or at once when asked a second time."""
+        if self._stop:
+            self._cancel_inflight()
+            return
         self._stop = True
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing is in flight either
+            asyncio.get_running_loop().call_later(self.grace, self._cancel_inflight)
+
+    def _cancel_inflight(self) -> None:
+        for work in self._inflight:
+            work.cancel()
+
+    async def _walk(self, source: SourceConfig, result: SourceResult) -> None:
+        async for entry in discover(source, self.importer.fetcher, seen=self.seen, base_dir=self.config.base_dir):
+            if self._stop:
+                result.stopped = True
+                break
+            if self.limit is not None and sum(result.counts.values()) >= self.limit:
+                result.capped = True
+                break
+            if self.dry_run:
+                result.counts["new"] += 1
+                if self.on_new:
+                    self.on_new(source.name, entry)
+                continue
+            # entries come canonical from discovery; an unforeseen error stays this entry's
+            outcome = await self.importer.import_isolated(entry.url)
+            result.counts[outcome.status] += 1
+            if self.on_outcome:
+                self.on_outcome(source.name, outcome)
 
     async def run_source(self, source: SourceConfig) -> SourceResult:
         result = SourceResult(source.name)
         started = datetime.now(UTC)
+        work = asyncio.ensure_future(self._walk(source, result))
+        self._inflight.add(work)
         try:
-            async for entry in discover(source, self.importer.fetcher, seen=self.seen, base_dir=self.config.base_dir):
-                if self._stop:
-                    result.stopped = True
-                    break
-                if self.limit is not None and sum(result.counts.values()) >= self.limit:
-                    result.capped = True
-                    break
-                if self.dry_run:
-                    result.counts["new"] += 1
-                    if self.on_new:
-                        self.on_new(source.name, entry)
-                    continue
-                # entries come canonical from discovery; an unforeseen error stays this entry's
-                outcome = await self.importer.import_isolated(entry.url)
-                result.counts[outcome.status] += 1
-                if self.on_outcome:
-                    self.on_outcome(source.name, outcome)
+            await work
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not self._stop or (task is not None and task.cancelling()):
+                raise  # not our stop's doing
+            # cancelled after the grace: the download in hand is left for the next run, unrecorded
+            result.stopped = True
         except Blocked as exc:
             result.error = f"listing blocked: {exc.reason}"
         except (FetchError, JianbaoError) as exc:
@@ -148,6 +178,7 @@ class Crawler:
             result.error = f"{type(exc).__name__}: {exc}"
         if result.error and self.on_error:
             self.on_error(source.name, result.error)
+        self._inflight.discard(work)
         if self.dry_run:
             return result
         await self.importer.run_store(
@@ -176,4 +207,5 @@ class Crawler:
             blocked_hosts=set(self.importer.paused_hosts()),
             stopped=self._stop,
             dry_run=self.dry_run,
+            pause_reasons=self.importer.paused_hosts(),
         )

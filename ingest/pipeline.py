@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import os
 import re
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +25,8 @@ from ingest.errors import Blocked, FetchError, PermanentFetchError
 from ingest.fetch import Fetcher
 from ingest.hosts import HostPolicy
 from parsers import parse
-from parsers.article import Article, Page
+from parsers.article import SHANGHAI, Article, Page
+from parsers.dates import plausible
 from parsers.errors import InvalidURL, JianbaoError, NotAnArticle
 from parsers.saved import parse_saved
 from parsers.urls import canonical_url, host_of
@@ -32,6 +34,8 @@ from storage import Store, hoststate
 
 T = TypeVar("T")
 OK_STATUSES = ("stored", "updated", "unchanged")
+STOP_GRACE = 3.0  # seconds the inputs in hand get to finish after a stop request, then they are cancelled
+STOP_POLL = 0.1  # how often a batch asks ``should_stop`` while its workers wait on the network
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,7 @@ class Outcome:
     url: str | None = None
     duplicate_of: int | None = None
     error: BaseException | None = field(default=None, compare=False, repr=False)  # unforeseen: for -v
+    warning: str = ""  # stored, but something in the page was not kept (an implausible date)
 
     @property
     def ok(self) -> bool:
@@ -55,10 +60,23 @@ class Outcome:
         """The one line a user reads for this input."""
         if self.ok:
             dup = f", duplicate of #{self.duplicate_of}" if self.duplicate_of else ""
-            return f"{self.status}: {self.input} -> #{self.article_id} {self.title or ''}{dup}".rstrip()
+            note = f" ({self.warning})" if self.warning else ""
+            return f"{self.status}{note}: {self.input} -> #{self.article_id} {self.title or ''}{dup}".rstrip()
         if self.status == "not-article":
             return f"not an article ({self.reason}): {self.input}"
         return f"{self.status}: {self.input}: {self.reason}"
+
+
+def settle_date(article: Article, *, now: datetime) -> tuple[Article, str]:
+    """The article with an implausible publish time (before 1990, or more than two days after ``now``)
+    dropped, and a note saying so; a year-1 date in the store would only break every reader later."""
+    if article.published is None or plausible(article.published, now=now):
+        return article, ""
+    try:
+        shown = article.published.astimezone(SHANGHAI).strftime("%Y-%m-%d")
+    except (OverflowError, ValueError):
+        shown = article.published.strftime("%Y-%m-%d")
+    return dataclasses.replace(article, published=None), f"date {shown} ignored"
 
 
 def _save(
@@ -68,8 +86,10 @@ def _save(
     input_name: str,
     aliases: Iterable[str],
     page: Page | None = None,
+    now: datetime,
 ) -> Outcome:
     """Page, article and fetch record in one transaction: all of them, or none."""
+    article, warning = settle_date(article, now=now)
     with store.transaction():
         if page is not None:
             store.save_page(
@@ -92,6 +112,7 @@ def _save(
         title=article.title,
         url=article.url,
         duplicate_of=saved.duplicate_of,
+        warning=warning,
     )
 
 
@@ -212,7 +233,13 @@ class Importer:
                 return await self._record(key, outcome, status=page.status, exit=page.exit)
             await self.policy.answered(host, page.exit)
             return await self.run_store(
-                _save, self.store, article, input_name=name, aliases=(key, page.final_url), page=page
+                _save,
+                self.store,
+                article,
+                input_name=name,
+                aliases=(key, page.final_url),
+                page=page,
+                now=page.fetched_at,
             )
         return Outcome(name, "blocked", "verification page")
 
@@ -229,6 +256,13 @@ class Importer:
             with contextlib.suppress(Exception):
                 await self._record(key, outcome)
             return outcome
+
+    async def _refused(self, url: str, outcome: Outcome) -> Outcome:
+        """Log a URL refused before any fetch, as given (it has no canonical form), so ``show`` and
+        ``stats`` can tell why it is missing."""
+        with contextlib.suppress(Exception):
+            await self._record(url, outcome)
+        return outcome
 
     def paused_hosts(self) -> dict[str, str]:
         """Hosts this run stopped asking, and why (for the summary)."""
@@ -264,17 +298,18 @@ class Importer:
 
     def _import_bytes(self, data: bytes, *, name: str, suffix: str, url: str | None) -> Outcome:
         saved = parse_saved(data, name, suffix=suffix, url=url)
+        now = self.clock()
         if saved.origin is None:
-            return _save(self.store, saved.article, input_name=name, aliases=())
+            return _save(self.store, saved.article, input_name=name, aliases=(), now=now)
         page = Page(
             url=saved.origin,
             final_url=saved.origin,
             status=200,
             headers={"x-jianbao-file": Path(name).name},
             content=data,
-            fetched_at=self.clock(),
+            fetched_at=now,
         )
-        return _save(self.store, saved.article, input_name=name, aliases=(saved.origin,), page=page)
+        return _save(self.store, saved.article, input_name=name, aliases=(saved.origin,), page=page, now=now)
 
     async def import_inputs(
         self,
@@ -319,16 +354,25 @@ class Importer:
         request in flight per host anyway). A bounded number of hosts run at once, so a page is held
         in memory only between its fetch and its save: memory stays flat however long the list.
         An item is a URL, or (name, URL) when the user typed it otherwise (without its scheme).
+
+        Once ``should_stop`` says so, no input is started, and those still in flight ``STOP_GRACE``
+        seconds later are cancelled (no outcome, nothing written): a server trickling its answer must
+        not hold a stop until ``max_time``.
         """
         queues: dict[str, deque[tuple[str, str]]] = {}
         for entry in urls:
             item, address = entry if isinstance(entry, tuple) else (entry, entry)
             try:
                 key = canonical_url(address)
+                host = host_of(key)
             except InvalidURL as exc:
-                on_outcome(Outcome(item, "failed", exc.reason))
+                on_outcome(await self._refused(item, Outcome(item, "failed", exc.reason)))
                 continue
-            queues.setdefault(host_of(key), deque()).append((key, item))
+            except Exception as exc:  # as in import_isolated: this input's failure alone
+                failed = Outcome(item, "failed", f"unexpected {type(exc).__name__}: {exc}", error=exc)
+                on_outcome(await self._refused(item, failed))
+                continue
+            queues.setdefault(host, deque()).append((key, item))
         host_slots = asyncio.Semaphore(max(8, 2 * self.config.http.concurrency))
         # one fetching per exit while another parses and saves
         workers = len(self.fetcher.exits) + 1
@@ -342,7 +386,28 @@ class Importer:
             async with host_slots:
                 await asyncio.gather(*(worker(queue) for _ in range(workers)))
 
-        await asyncio.gather(*(drain(q) for q in queues.values()))
+        tasks = [asyncio.ensure_future(drain(q)) for q in queues.values()]
+        if not tasks:
+            return
+        watch = asyncio.ensure_future(_cancel_when_stopped(tasks, should_stop))
+        try:
+            await asyncio.wait(tasks)
+        finally:
+            watch.cancel()
+            for task in tasks:
+                task.cancel()  # only if the batch itself was cancelled: they are done otherwise
+        for task in tasks:
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                raise error  # a bug in on_outcome, not in an input
+
+
+async def _cancel_when_stopped(tasks: Sequence[asyncio.Future[None]], should_stop: Callable[[], bool]) -> None:
+    while not should_stop():
+        await asyncio.sleep(STOP_POLL)
+    await asyncio.sleep(STOP_GRACE)
+    for task in tasks:
+        task.cancel()
 
 
 def is_url(item: str) -> bool:

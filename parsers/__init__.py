@@ -11,6 +11,7 @@ from __future__ import annotations
 from parsers.article import KINDS, SHANGHAI, SOURCES, Article
 from parsers.decode import decode_html, sniff_utf8
 from parsers.errors import NOT_ARTICLE_REASONS, InvalidURL, JianbaoError, NotAnArticle, ParseError
+from parsers.status import check_verification
 from parsers.urls import canonical_url, site_of
 
 __all__ = [
@@ -37,6 +38,8 @@ def parse(page: bytes | str, url: str, *, content_type: str | None = None) -> Ar
     InvalidURL when ``url`` is not http(s).
     """
     site = site_of(url)
+    # any host may answer a robot with "访问过于频繁": never an article, whichever parser would read it
+    check_verification(page, url, content_type=content_type)
     if site == "wechat" and isinstance(page, bytes) and sniff_utf8(page, content_type=content_type):
         from parsers.wechat import parse_wechat
 

@@ -43,7 +43,7 @@ LOOPBACK = "127.0.0.1"
 MAX_STALL = 30.0  # a stall never outlives this, nor the server
 MAX_BODY = 10_000_000  # request bodies larger than this are refused
 
-Fault = Literal["reset", "stall", "truncate"]
+Fault = Literal["reset", "stall", "truncate", "cut", "trickle"]
 
 # our own minimal stand-in for WeChat's captcha shell: identified by PAGE_MID, no readable text
 VERIFICATION_PAGE = (
@@ -59,8 +59,9 @@ class Reply:
 
     ``fault``: ``"reset"`` closes the connection with a TCP RST before any answer; ``"stall"`` sends
     nothing for ``stall`` seconds (capped at MAX_STALL) and then closes; ``"truncate"`` announces
-    ``len(body)`` in Content-Length, sends only ``sent`` bytes of it and closes. ``delay`` waits before
-    a normal answer.
+    ``len(body)`` in Content-Length, sends only ``sent`` bytes of it and closes; ``"cut"`` does the same
+    but ends with a TCP RST (a reset mid-body); ``"trickle"`` sends the body one byte every ``stall``
+    seconds. ``delay`` waits before a normal answer.
     """
 
     status: int = 200
@@ -103,6 +104,17 @@ class Reply:
         if not 0 <= sent < len(body):
             raise ValueError("a truncated reply sends fewer bytes than its body")
         return cls(200, body, {"Content-Type": "text/html; charset=utf-8"}, fault="truncate", sent=sent)
+
+    @classmethod
+    def cut(cls, body: bytes, *, sent: int) -> Reply:
+        if not 0 <= sent < len(body):
+            raise ValueError("a cut reply sends fewer bytes than its body")
+        return cls(200, body, {"Content-Type": "text/html; charset=utf-8"}, fault="cut", sent=sent)
+
+    @classmethod
+    def trickled(cls, body: bytes, *, every: float) -> Reply:
+        """Headers at once, then one byte of ``body`` every ``every`` seconds (a server that never quite stalls)."""
+        return cls(200, body, {"Content-Type": "text/html; charset=utf-8"}, fault="trickle", stall=every)
 
     @classmethod
     def verification(cls) -> Reply:
@@ -340,6 +352,9 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.settimeout(self.owner._idle_timeout)  # an idle kept-alive connection ends by itself
+        # head and body go out in separate writes: with Nagle's algorithm and the client's delayed ACK,
+        # each answer would wait ~40 ms for nothing
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.owner._track(self.connection, add=True)
 
     def finish(self) -> None:
@@ -392,12 +407,14 @@ class _Handler(BaseHTTPRequestHandler):
             host, scheme = self.tls_host, "https"
         elif target.lower().startswith(("http://", "https://")):
             parts = urlsplit(target)
-            host, scheme, proxied = (parts.hostname or "").lower(), parts.scheme.lower(), True
+            # httpx writes an IPv6 literal without its brackets here (http://::1/x): the Host header has them
+            host = parts.hostname or _host_header(self.headers.get("Host", ""))
+            host, scheme, proxied = host.lower(), parts.scheme.lower(), True
             target = parts.path or "/"
             if parts.query:
                 target += "?" + parts.query
         else:
-            host, scheme = self.headers.get("Host", "").rsplit(":", 1)[0].lower(), "http"
+            host, scheme = _host_header(self.headers.get("Host", "")).lower(), "http"
         try:
             body = self._read_body()
         except ValueError as exc:
@@ -449,8 +466,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not any(k.lower() == "content-length" for k in headers):
             headers["Content-Length"] = str(len(reply.body))
         body = reply.body
-        if reply.fault == "truncate":
+        if reply.fault in ("truncate", "cut"):
             body = reply.body[: reply.sent]
+            headers["Connection"] = "close"
+            self.close_connection = True
+        if reply.fault == "trickle":
+            body = b""
             headers["Connection"] = "close"
             self.close_connection = True
         try:
@@ -461,10 +482,40 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(head.encode("latin-1") + b"\r\n")
         if self.command != "HEAD":
             self.wfile.write(body)
+        if reply.fault == "cut":
+            self._reset()
+        elif reply.fault == "trickle":
+            self._trickle(reply.body, reply.stall)
+
+    def _reset(self) -> None:
+        # SO_LINGER 0: close() sends RST instead of FIN, as a dropped connection does
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.owner._track(self.connection, add=False)
+        self.connection.close()
+
+    def _trickle(self, body: bytes, every: float) -> None:
+        deadline = time.monotonic() + MAX_STALL
+        for i in range(len(body)):
+            if self.owner._stop.is_set() or time.monotonic() > deadline:
+                break
+            try:
+                self.wfile.write(body[i : i + 1])
+            except OSError:
+                break  # the client gave up: what a trickle is for
+            self.owner._wait(every)
 
     def _plain(self, status: int, body: bytes) -> None:
         self.close_connection = True
         self._answer(Reply(status, body, {"Connection": "close"}))
+
+
+def _host_header(value: str) -> str:
+    """The host of a Host header: ``[::1]:8080`` -> ``::1``, ``example.com:80`` -> ``example.com``."""
+    value = value.strip()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value[1:]
+    return value.rsplit(":", 1)[0]
 
 
 def local_server(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
