@@ -12,7 +12,7 @@ and phrases are data, here at the top.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -57,7 +57,8 @@ REGION_WORDS = frozenset(
         "ranking", "hot", "hotnews", "live", "ad", "ads",
     }
 )  # fmt: skip
-CANDIDATES = 8
+CANDIDATES = 12
+LINK_LOOKUP = 6  # ancestors checked for a link around a block
 FURNITURE_PENALTY = 0.2
 ICON_WORDS = frozenset({"icon", "logo", "avatar", "emoji", "face", "head", "qrcode", "erweima", "ewm", "ico"})
 ICON_URL = re.compile(
@@ -91,15 +92,6 @@ END_MARKERS = re.compile(
 )
 
 
-@dataclass
-class _Stats:
-    node: LexborNode
-    text: int = 0  # non-space characters, links included
-    link: int = 0  # of which in links
-    score: float = 0.0  # prose credited to this node as a container
-    own: list[int] = field(default_factory=list)
-
-
 def _words(node: LexborNode) -> set[str]:
     attrs = node.attributes
     raw = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
@@ -113,75 +105,72 @@ def main_block(tree: LexborHTMLParser) -> LexborNode | None:
     body = tree.body
     if body is None:
         return None
-    stats: dict[int, _Stats] = {}
-    blocks: dict[int, list[float]] = {}  # block id -> [text, link, prose]
-    owners: dict[int, LexborNode] = {}
+    prose: dict[int, list[Any]] = {}  # block id -> [block, prose score]
     for node in body.traverse(include_text=True):
         if node.tag != "-text":
             continue
         raw = node.text_content
-        if not raw:
+        if not raw or raw.isspace():
             continue
-        n = len(_SPACE.sub("", raw))
-        if not n:
-            continue
-        in_link = False
         parent = node.parent
         while parent is not None:
             tag = parent.tag
-            if tag in DEAD_TAGS:
-                break
-            if tag == "a":
-                in_link = True
-            elif tag in BLOCK_TAGS:
+            if tag in DEAD_TAGS or tag == "a":
+                break  # link text is no prose
+            if tag in BLOCK_TAGS:
                 key = parent.mem_id
-                acc = blocks.get(key)
+                acc = prose.get(key)
                 if acc is None:
-                    acc = blocks[key] = [0.0, 0.0, 0.0]
-                    owners[key] = parent
-                acc[0] += n
-                if in_link:
-                    acc[1] += n
-                else:
-                    acc[2] += n + 8 * len(_PUNCT.findall(raw))
+                    acc = prose[key] = [parent, 0.0]
+                acc[1] += len("".join(raw.split())) + 8 * len(_PUNCT.findall(raw))
                 break
             parent = parent.parent
-    for key, (text, link, prose) in blocks.items():
+    scores: dict[int, list[Any]] = {}  # container id -> [node, score]
+    for block, credit in prose.values():
+        # a block of a few link words is navigation; prose needs sentences or some length
+        if credit < 12:
+            continue
         chain: list[LexborNode] = []
-        up: LexborNode | None = owners[key]
-        while up is not None:
+        up: LexborNode | None = block
+        linked = False
+        for _ in range(LINK_LOOKUP):
+            if up is None:
+                break
+            if up.tag == "a":
+                linked = True  # a card in a list of stories: its text is a link's
+                break
             chain.append(up)
             up = up.parent
-        # a block inside a link (a card in a list of stories) is link text as a whole
-        linked = any(n.tag == "a" for n in chain)
-        # a block of a few link words is navigation; prose needs sentences or some length
-        credit = prose if prose >= 12 and not linked else 0.0
-        for depth, anc in enumerate(chain):
-            k = anc.mem_id
-            st = stats.get(k)
-            if st is None:
-                st = stats[k] = _Stats(anc)
-            st.text += int(text)
-            st.link += int(text if linked else link)
-            if depth <= 2:
-                st.score += credit * (1.0, 1.0, 0.5)[depth]
-    ranked: list[tuple[float, _Stats]] = []
-    for st in stats.values():
-        if st.node.tag not in CONTAINER_TAGS or st.score <= 0:
+        if linked:
             continue
-        density = st.link / st.text if st.text else 1.0
-        ranked.append((st.score * (1.0 - density) ** 2, st))
-    ranked.sort(key=lambda r: -r[0])
-    best: _Stats | None = None
+        for depth, anc in enumerate(chain[:3]):
+            k = anc.mem_id
+            st = scores.get(k)
+            if st is None:
+                st = scores[k] = [anc, 0.0]
+            st[1] += credit * (1.0, 1.0, 0.5)[depth]
+    ranked = sorted(
+        ((score, node) for node, score in scores.values() if node.tag in CONTAINER_TAGS), key=lambda r: -r[0]
+    )
+    best: LexborNode | None = None
     best_score = 0.0
-    # the leaders only: a footer, a comment list or a side column can hold more prose than a short
-    # article; it is known by its own or an ancestor's class/id words
-    for score, st in ranked[:CANDIDATES]:
-        if _in_furniture(st.node):
+    # the leaders only, damped by their link text; a footer, a comment list or a side column can
+    # hold more prose than a short article: it is known by its own or an ancestor's class/id words
+    for score, node in ranked[:CANDIDATES]:
+        score *= (1.0 - _link_density(node)) ** 2
+        if _in_furniture(node):
             score *= FURNITURE_PENALTY
-        if score > best_score * 1.001 or (best is not None and score >= best_score * 0.999 and _inside(st, best)):
-            best, best_score = st, score
-    return best.node if best is not None else None
+        if score > best_score * 1.001 or (best is not None and score >= best_score * 0.999 and _inside(node, best)):
+            best, best_score = node, score
+    return best
+
+
+def _link_density(node: LexborNode) -> float:
+    text = len(_SPACE.sub("", node.text(deep=True)))
+    if not text:
+        return 1.0
+    link = sum(len(_SPACE.sub("", a.text(deep=True))) for a in node.css("a"))
+    return min(link / text, 1.0)
 
 
 def _in_furniture(node: LexborNode | None) -> bool:
@@ -192,14 +181,14 @@ def _in_furniture(node: LexborNode | None) -> bool:
     return False
 
 
-def _inside(a: _Stats, b: _Stats) -> bool:
-    """True when ``a``'s node is a descendant of ``b``'s (ties go to the tighter node)."""
-    node = a.node.parent
-    target = b.node.mem_id
-    while node is not None:
-        if node.mem_id == target:
+def _inside(node: LexborNode, other: LexborNode) -> bool:
+    """True when ``node`` is a descendant of ``other`` (ties go to the tighter node)."""
+    up = node.parent
+    target = other.mem_id
+    while up is not None:
+        if up.mem_id == target:
             return True
-        node = node.parent
+        up = up.parent
     return False
 
 

@@ -77,6 +77,7 @@ URL_YEAR = re.compile(r"(?<!\d)(20\d\d|19\d\d)(?=[-/_]?\d{2})")
 MIN_TEXT_CHARS = 20
 NO_TITLE_MIN_CHARS = 200  # without any title, only a substantial text is an article
 NEAR_TITLE_LINES = 12  # lines of page text after the title where its time and source sit
+NEAR_TITLE_CHARS = 2000
 PROSE_LINE = 50  # a longer line is the article starting: no more metadata after it
 _PROSE_MARK = re.compile(r"[，。！？；]")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
@@ -251,16 +252,17 @@ def _near_title(heading: LexborNode | None, title: str) -> str:
             return ""
         text = node.text(separator="\n")
         at = text.find(title) if title else -1
-        after = text[at + len(title) :] if at >= 0 else ""
-        lines = [ln for ln in (normalize_text(x) for x in after.split("\n")) if ln]
-        if lines:
-            near = []
-            for line in lines[:NEAR_TITLE_LINES]:
-                if len(line) > PROSE_LINE and _PROSE_MARK.search(line):
-                    break  # the article has begun (it may well start with a date)
-                near.append(line)
-            if near:
-                return " ".join(near)
+        after = text[at + len(title) : at + len(title) + NEAR_TITLE_CHARS] if at >= 0 else ""
+        near: list[str] = []
+        for raw in after.split("\n"):
+            line = normalize_text(raw)
+            if not line:
+                continue
+            if (len(line) > PROSE_LINE and _PROSE_MARK.search(line)) or len(near) == NEAR_TITLE_LINES:
+                break  # the article has begun (it may well start with a date)
+            near.append(line)
+        if near:
+            return " ".join(near)
         node = node.parent
     return ""
 
