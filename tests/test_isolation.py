@@ -168,7 +168,9 @@ def test_a_page_dated_year_one_is_stored_without_a_date(env: Env) -> None:
     html = (
         '<html><head><meta charset="utf-8"><title>远古的新闻</title>'
         '<meta property="article:published_time" content="0001-01-01T00:00:00+08:00"></head><body><article>'
-        "<h1>远古的新闻</h1>" + "<p>这是一段足够长的正文，讲述了一件很久以前发生的事情，细节很多。</p>" * 8 + "</article></body></html>"
+        "<h1>远古的新闻</h1>"
+        + "<p>这是一段足够长的正文，讲述了一件很久以前发生的事情，细节很多。</p>" * 8
+        + "</article></body></html>"
     )
     env.server.route("news.example.com", "/old.html", Reply.html(html))
     result = env.run("import", "https://news.example.com/old.html")
