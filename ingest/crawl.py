@@ -91,6 +91,14 @@ class CrawlSummary:
         return line
 
 
+def record_unusable(store: Store, unusable: dict[str, str]) -> None:
+    """Log each malformed URL a listing named, once: ``stats`` and ``show`` can tell of it, while the
+    source goes on with its other entries and later runs stay quiet about it."""
+    for url, reason in unusable.items():
+        if not store.fetches(url):
+            store.save_fetch(url, "failed", error=f"unusable URL in a listing: {reason}")
+
+
 class Crawler:
     def __init__(
         self,
@@ -113,7 +121,8 @@ class Crawler:
         # connection of its own (WAL readers never wait for the writer) keeps the two apart
         self.reader = Store(store.path) if store.path != ":memory:" else store
         # one memory for the whole run: a URL two sources list is fetched once
-        self.seen = SeenURLs(self.reader.seen_urls)
+        self.seen = SeenURLs(self.reader.seen_urls, on_unusable=self._unusable)
+        self.unusable: dict[str, str] = {}  # listed URLs that cannot be fetched, and why
         self.on_outcome = on_outcome
         self.on_error = on_error
         self.on_new = on_new
@@ -137,6 +146,9 @@ class Crawler:
     def _cancel_inflight(self) -> None:
         for work in self._inflight:
             work.cancel()
+
+    def _unusable(self, url: str, reason: str) -> None:
+        self.unusable.setdefault(url, reason)
 
     async def _walk(self, source: SourceConfig, result: SourceResult) -> None:
         async for entry in discover(source, self.importer.fetcher, seen=self.seen, base_dir=self.config.base_dir):
@@ -197,6 +209,8 @@ class Crawler:
         sources = [self.config.source(n) for n in names] if names else [s for s in self.config.sources if s.enabled]
         try:
             results = await asyncio.gather(*(self.run_source(s) for s in sources))
+            if self.unusable and not self.dry_run:
+                await self.importer.run_store(record_unusable, self.store, self.unusable)
         finally:
             await self.importer.aclose()
             if self.reader is not self.store:

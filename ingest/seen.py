@@ -17,14 +17,17 @@ from parsers.urls import canonical_url
 
 # given canonical URLs, the subset the store already holds or has settled
 StoreLookup = Callable[[set[str]], set[str]]
+# told of each listed URL that cannot be fetched (malformed, not http), with why
+OnUnusable = Callable[[str, str], None]
 
 
 class SeenURLs:
     """What this run has listed, and the store's verdict on the rest."""
 
-    def __init__(self, lookup: StoreLookup | None = None) -> None:
+    def __init__(self, lookup: StoreLookup | None = None, *, on_unusable: OnUnusable | None = None) -> None:
         self._lookup = lookup
         self._listed: set[str] = set()
+        self.on_unusable = on_unusable
 
     def __contains__(self, url: str) -> bool:
         return url in self._listed
@@ -39,7 +42,9 @@ class SeenURLs:
         for entry in entries:
             try:
                 url = canonical_url(entry.url)
-            except InvalidURL:
+            except InvalidURL as exc:
+                if self.on_unusable is not None:
+                    self.on_unusable(entry.url, exc.reason)
                 continue
             if url in self._listed or url in candidates:
                 continue

@@ -31,7 +31,7 @@ DEAD_TAGS = frozenset(
         "title", "svg", "iframe", "object", "embed", "canvas", "map", "input", "label",
     }
 )  # fmt: skip
-CONTAINER_TAGS = frozenset({"div", "section", "article", "main", "td", "font", "span"})
+CONTAINER_TAGS = frozenset({"div", "section", "article", "main", "td", "font", "span", "body"})
 # class/id words of page furniture; matched against the words of a class or id (split on - _ and
 # case), so "post_comment_box" and "relatedNews" match but "commentary-article" needs both words
 FURNITURE_WORDS = frozenset(
@@ -46,6 +46,7 @@ FURNITURE_WORDS = frozenset(
         "report", "feedback", "author", "editor", "bottom", "more",
     }
 )  # fmt: skip
+FURNITURE_TAGS = frozenset({"nav", "footer", "aside", "form", "menu"})
 # furniture words that only count on a container with little prose of its own (an article body
 # may be called "article-video" or carry "more" in a class)
 WEAK_WORDS = frozenset({"video", "player", "author", "editor", "bottom", "more", "tag", "tags", "app"})
@@ -214,10 +215,10 @@ def strip_furniture(node: LexborNode) -> None:
             parent = parent.parent
         return el.mem_id not in doomed
 
-    for el in node.css("[class], [id]"):
+    for el in node.css("[class], [id], nav, footer, aside, form, menu"):
         if el.tag in ("img", "a", "p", "span", "strong", "b", "em", "i", "font") or not spared(el):
             continue
-        hit = _words(el) & FURNITURE_WORDS
+        hit = _words(el) & FURNITURE_WORDS or ({el.tag} & FURNITURE_TAGS)
         if not hit:
             continue
         own = _prose_len(el)
@@ -225,7 +226,7 @@ def strip_furniture(node: LexborNode) -> None:
         if own > 0.4 * total or (hit <= WEAK_WORDS and own > 200):
             continue
         doom(el)
-    for el in node.css("ul, ol, dl, div, table, p, section"):
+    for el in node.css("ul, ol, dl, div, table, p, section, nav, header, footer, aside"):
         if not spared(el):
             continue
         text = _prose_len(el)

@@ -441,5 +441,5 @@ def _is_header_line(text: str, title: str) -> bool:
         return True
     if len(text) > 60:
         return False
-    found = search_datetime(text)
+    found = search_datetime(text, year=2000)  # any year: only whether the line is a time line
     return found is not None and found.has_time and len(text) - (found.end - found.start) < 40
