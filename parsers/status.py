@@ -32,7 +32,7 @@ VERIFICATION_PHRASES = (
 AMBIGUOUS_PHRASES = ("环境异常", "网络环境异常", "异常访问", "验证码")
 VERIFY_WORDS = ("验证", "滑块", "captcha", "稍后再试")
 SMALL_PAGE = 64 * 1024  # bytes; verification pages are a few KB, an article page with its furniture rarely this small
-MAX_TEXT = 400  # visible characters (spaces aside) a verification page shows at most
+MAX_TEXT = 200  # visible characters (spaces aside) a verification page shows at most; a news brief has more
 HIDDEN = ["script", "style", "noscript", "template", "svg"]
 
 

@@ -318,3 +318,27 @@ def test_long_retry_after_is_honoured_up_to_the_cap_and_said_as_it_is(env: Env) 
     assert f"paused: {QQ} (HTTP 429 asked to wait 7200 s)" in text and "verification" not in text, text
     assert len(env.server.requests_to(QQ, "/rain/a/busy")) == 1  # asked once, not hammered
     assert env.count("articles") == 1  # the other host went on
+
+
+# --- odd arguments to the query commands ------------------------------------------------------------
+
+
+def test_odd_query_arguments_give_one_line_or_work(env: Env) -> None:
+    assert env.run("import", _serve(env, 95)).code == 0
+    for args, code in (
+        (("show", "²"), 1),  # a digit to Python, not an id
+        (("show", "٣"), 1),
+        (("show", "99999999999999999999999999"), 1),  # past SQLite's integers
+        (("list", "--until", "9999-12-31"), 0),
+        (("search", "剪报", "--until", "9999-12-31"), 0),
+        (("list", "--since", "0001-01-01"), 0),
+        (("list", "--limit", str(10**30)), 0),
+        (("search", "剪报", "--limit", str(10**30)), 0),
+        (("export", str(env.path / "out"), "--until", "9999-12-31"), 0),
+    ):
+        result = env.run(*args)
+        assert result.code == code and "Traceback" not in result.err, (args, result.out, result.err)
+        if code:
+            assert len(result.err.strip().splitlines()) == 1 and "no such article" in result.err, (args, result.err)
+        elif args[0] in ("list", "search"):
+            assert "第95篇" in result.out, (args, result.out)
