@@ -234,6 +234,21 @@ def test_a_labelled_date_under_the_article_not_the_first_sentences_date() -> Non
     assert_clean(a)
 
 
+def test_agency_page_with_end_links_and_a_title_suffix() -> None:
+    url = "http://www.agency.example/politics/2019-09/07/c_1124972101.htm"
+    a = parse_web(load("portal-agency-footer-links.html"), url)
+    assert a.title == "国务院常务会议部署稳就业举措"  # "-示例华网" gone; the heading is a div.h-title
+    # the meta has the day; the time next to the title has the second
+    assert a.published is not None and a.published.isoformat() == "2019-09-07T09:59:22+08:00"
+    assert a.account == "示例华网"
+    assert a.images == ()  # an emoji is no article image
+    assert a.body.startswith("国务院总理主持召开国务院常务会议")
+    assert a.body.endswith("会议还研究了其他事项。")
+    for noise in ("查看更多", "纠错", "责任编辑", "相关新闻", "减税降费", "Copyright", "时政", "logo", "emoji"):
+        assert noise not in a.body, noise
+    assert_clean(a)
+
+
 @pytest.mark.parametrize(
     "html",
     [
