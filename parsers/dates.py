@@ -31,6 +31,12 @@ _DATE_TIME = re.compile(
     r"(?:(?:[ \t\u3000]{0,4}|T)(\d{1,2})[ \t]*[:：时][ \t]*(\d{2})(?:[ \t]*[:：分][ \t]*(\d{2}))?(?!\d)"
     r"(?:[.,]\d{1,9})?[ \t]*(Z|z|[+-]\d{2}:?\d{2}(?!\d)|UTC|GMT)?)?"
 )
+# the same with spaces for separators, as some pages lay a date out in boxes ("2019 09 / 07 19 : 02");
+# read only where a date is expected (next to a title), and only with a time of day
+_LOOSE_DATE_TIME = re.compile(
+    r"(?<!\d)(\d{4})[ \t]*(?:[-/.年]|[ \t])[ \t]*(\d{1,2})[ \t]*(?:[-/.月]|[ \t])[ \t]*(\d{1,2})(?!\d)[ \t]*日?"
+    r"[ \t\u3000]{0,4}(\d{1,2})[ \t]*[:：][ \t]*(\d{2})(?:[ \t]*[:：][ \t]*(\d{2}))?(?!\d)"
+)
 # month and day without a year ("发布时间：10-08 12:00", "09月11日 01:53"), read with a year given
 _MONTH_DAY_TIME = re.compile(
     r"(?<![\d./-])(\d{1,2})[ \t]*(?:[-/.]|月)[ \t]*(\d{1,2})(?!\d)[ \t]*日?"
@@ -58,15 +64,22 @@ def parse_datetime(value: Any) -> datetime | None:
         return None
 
 
-def search_datetime(text: Any, *, year: int | None = None) -> Found | None:
+def search_datetime(text: Any, *, year: int | None = None, loose: bool = False) -> Found | None:
     """The first date (with its time of day when shown) anywhere in ``text``; with ``year``, a
-    month-day-time without a year (``10-08 12:00``) counts too, in that year."""
+    month-day-time without a year (``10-08 12:00``) counts too, in that year; with ``loose``, a
+    date-time spaced out in boxes (``2019 09 / 07 19 : 02``) too."""
     if not isinstance(text, str) or not text:
         return None
     for m in _DATE_TIME.finditer(text):
         when = _from_groups(*m.groups())
         if when is not None:
             return Found(when, m.group(4) is not None, m.start(), m.end())
+    if loose:
+        for m in _LOOSE_DATE_TIME.finditer(text):
+            y, mo, d, h, mi, sec = m.groups()
+            when = _from_groups(y, mo, d, h, mi, sec, None)
+            if when is not None:
+                return Found(when, True, m.start(), m.end())
     if year is not None:
         for m in _MONTH_DAY_TIME.finditer(text):
             month, day, hour, minute = m.groups()

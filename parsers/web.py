@@ -291,7 +291,8 @@ def _published(
             found = search_datetime(raw)
             claimed = Found(when, found.has_time if found else True, 0, 0)
             break
-    shown = search_datetime(_clip_at_date_label(near), year=_year_hint(meta, json_dates, tree, url)) if near else None
+    year = _year_hint(meta, json_dates, tree, url)
+    shown = search_datetime(_clip_at_date_label(near), year=year, loose=True) if near else None
     if shown is not None and shown.has_time:
         if claimed is None:
             return shown.when

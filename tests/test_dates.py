@@ -120,3 +120,10 @@ def test_every_parser_reads_a_date_alike(raw: str, expected: datetime) -> None:
     assert _parse_time(raw) == expected
     assert parse_time(raw) == expected
     assert _to_datetime(raw) == expected
+
+
+def test_a_date_laid_out_in_boxes_is_read_only_when_asked_and_only_with_a_time() -> None:
+    assert search_datetime("2019 09 / 07 19 : 02 扬眼") is None
+    found = search_datetime("2019 09 / 07 19 : 02 扬眼", loose=True)
+    assert found is not None and found.when == sh(2019, 9, 7, 19, 2) and found.has_time
+    assert search_datetime("2019 10 12 件", loose=True) is None
