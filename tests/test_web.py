@@ -1,4 +1,4 @@
-"""parsers.web: the trafilatura fallback for any other news site, on own fixtures."""
+"""parsers.web: the generic path for any other news site (portal pages), on own fixtures."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_prettified_page_with_extensionless_cdn_images() -> None:
     assert a.published is not None
     assert a.published.isoformat() == "2023-12-26T10:05:00+08:00"  # a local time without zone
     assert a.summary == "连接两座省会城市的高铁新线今日开通运营。"
-    # trafilatura alone drops image URLs without a file extension; the lazy one beats loading.gif
+    # image URLs without a file extension are kept; the lazy one beats loading.gif
     assert a.images == (
         "https://p.cdn.example.cn/news/9f3a2b/1000",
         "http://p.cdn.example.cn/news/7c1d0e/640?fmt=jpeg",
