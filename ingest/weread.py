@@ -241,7 +241,7 @@ class WeReadClient:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         count_lists: bool = True,
         persist: bool = True,
-        risk_wait: float = RISK_RETRY_WAIT,
+        risk_wait: float | None = None,
     ) -> None:
         self.config = config
         self.session = session
@@ -251,7 +251,7 @@ class WeReadClient:
         self._now = now
         self.count_lists = count_lists
         self.persist = persist
-        self.risk_wait = risk_wait
+        self.risk_wait = RISK_RETRY_WAIT if risk_wait is None else risk_wait
         self.expired = False  # the session is gone for this run: no further call is made with it
         self.list_calls = 0
         self._checked_age = False
@@ -490,15 +490,19 @@ async def login_qr(
     client: WeReadClient,
     *,
     show: Callable[[str], None],
-    poll_timeout: float = POLL_TIMEOUT,
-    deadline: float = LOGIN_DEADLINE,
-    pause: float = POLL_PAUSE,
+    poll_timeout: float | None = None,
+    deadline: float | None = None,
+    pause: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Session:
     """The QR login: ask for a login uid, ``show`` the confirm URL (as a QR code), poll until WeChat says
     the user confirmed; the new session (not saved: the caller checks and saves it)."""
+    # the module's constants are read now, not at import: tests shorten them
+    poll_timeout = POLL_TIMEOUT if poll_timeout is None else poll_timeout
+    deadline = LOGIN_DEADLINE if deadline is None else deadline
+    pause = POLL_PAUSE if pause is None else pause
     uid = await client.login_uid()
     show(CONFIRM_URL.format(uid=quote(uid, safe="")))
     start = clock()
