@@ -246,11 +246,14 @@ def discover(
     *,
     seen: SeenURLs,
     base_dir: Path,
+    weread: Any = None,
 ) -> AsyncIterator[Entry]:
     """The new article entries ``source`` lists now, each once, newest listing pages first.
 
-    ``seen`` decides what is new (and remembers what this run listed). Raises FetchError / ParseError
-    naming the listing URL, ConfigError for a missing URL list.
+    ``seen`` decides what is new (and remembers what this run listed); ``weread`` is the run's
+    :class:`ingest.weread.WeReadAccounts` (``wechat-account`` sources list through it, with its own
+    client and cookies). Raises FetchError / ParseError naming the listing URL, ConfigError for a
+    missing URL list.
     """
     pages = source.max_pages
     match source.kind:
@@ -271,4 +274,10 @@ def discover(
             return page_through(fetcher, ListingRequest(_required(source, "url"), parse_sitemap), seen, pages=pages)
         case "urls":
             return fetch_url_list(source, seen, base_dir=base_dir)
+        case "wechat-account":
+            from ingest.weread import fetch_account  # it pages through this module's loop
+
+            if weread is None:
+                raise ConfigError(f"source {source.name!r}: wechat-account sources need the crawl's WeRead client")
+            return fetch_account(source, weread, seen, fetcher=fetcher, pages=pages)
     raise ConfigError(f"source {source.name!r}: unknown kind {source.kind!r}", key="kind")
