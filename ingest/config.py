@@ -73,7 +73,7 @@ DEFAULTS: dict[str, Any] = {
     "sources": [],
 }
 
-SOURCE_KINDS: dict[str, tuple[str, ...]] = {
+SOURCE_KINDS: dict[str, tuple[str | tuple[str, ...], ...]] = {
     # kind -> the keys it requires besides name and kind; a tuple inside means "one of these"
     "feed": ("url",),
     "wechat-album": ("url",),
@@ -81,6 +81,7 @@ SOURCE_KINDS: dict[str, tuple[str, ...]] = {
     "qq-channel": ("channel",),
     "qq-hot": (),
     "urls": ("path",),
+    "wechat-account": (("biz", "article"),),  # WeRead: the account's __biz, or one of its articles
 }
 # keys a source of the given kind may have without requiring them
 SOURCE_KIND_OPTIONAL: dict[str, tuple[str, ...]] = {}
@@ -266,11 +267,21 @@ def _source(raw: Any, n: int, path: str | None, defaults: dict[str, Any]) -> Sou
         raise ConfigError(f"{where}.kind must be one of {kinds}, not {kind!r}", path=path, key=where + ".kind")
     needed = SOURCE_KINDS[kind]
     optional = SOURCE_KIND_OPTIONAL.get(kind, ())
-    allowed = {"name", "kind", *needed, *optional, *DEFAULTS["source"]}
+    flat = [k for item in needed for k in (item if isinstance(item, tuple) else (item,))]
+    allowed = {"name", "kind", *flat, *optional, *DEFAULTS["source"]}
     for key in raw:
         if key not in allowed:
             raise ConfigError(f"unknown key {where}.{key} for kind {kind!r}", path=path, key=f"{where}.{key}")
-    for key in needed:
+    for item in needed:
+        if isinstance(item, tuple):  # one of these, and only one
+            given = [k for k in item if k in raw]
+            for k in given:
+                _check_type(raw[k], str, f"{where}.{k}", path)
+            if len(given) != 1 or not raw[given[0]]:
+                names = " or ".join(item)
+                raise ConfigError(f"{where} of kind {kind!r} needs one of {names}", path=path, key=where)
+            continue
+        key = item
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise ConfigError(f"{where}.{key} is required for kind {kind!r}", path=path, key=f"{where}.{key}")
     common: dict[str, Any] = {}
