@@ -99,7 +99,7 @@ def parse_web(html: str, url: str) -> Article:
     tree.strip_tags(["script", "style", "noscript", "template"])
     names = _site_names(tree, meta, canonical)
     title, heading = _title(tree, meta, names)
-    near = _near_title(heading, title)
+    near = _near_title(heading)
     published = _published(tree, meta, json_dates, near, canonical)
     account = _account(tree, meta, near, heading)
     author = _author(tree, meta, near, heading, names | ({account} if account else set()))
@@ -209,7 +209,9 @@ def _title(tree: LexborHTMLParser, meta: dict[str, str], names: set[str]) -> tup
     if not best and og and any(og == h for h, _ in headings):
         best = og
     if not best:
-        best = stripped or og or (headings[0][0] if headings else "")
+        # no <title> to decide: og:title, else the page's <h1>, else what is styled as its title
+        first_h1 = next((h for h, el in headings if el.tag == "h1"), "")
+        best = stripped or og or first_h1 or next((h for h, el in headings if el.tag not in ("b", "strong")), "")
     where = next((el for h, el in headings if h == best), None)
     if where is None:
         where = next((el for h, el in headings if el.tag == "h1"), None)
@@ -244,15 +246,17 @@ def _strip_site(title: str, names: set[str]) -> str:
     return out.strip()
 
 
-def _near_title(heading: LexborNode | None, title: str) -> str:
+def _near_title(heading: LexborNode | None) -> str:
     """The short lines of page text right after the title: where portals print time, source, author."""
     node = heading
+    anchor = heading.text(separator="\n").strip() if heading is not None else ""
     for _ in range(4):
         if node is None:
             return ""
         text = node.text(separator="\n")
-        at = text.find(title) if title else -1
-        after = text[at + len(title) : at + len(title) + NEAR_TITLE_CHARS] if at >= 0 else ""
+        # the heading's own text marks the spot (the title may be og:title or <title>'s words)
+        at = text.find(anchor) if anchor else -1
+        after = text[at + len(anchor) : at + len(anchor) + NEAR_TITLE_CHARS] if at >= 0 else ""
         near: list[str] = []
         for raw in after.split("\n"):
             line = normalize_text(raw)

@@ -284,6 +284,20 @@ def test_title_without_the_sites_name(raw: str, site: str, expected: str) -> Non
     assert parse_web(html, "https://news.example.cn/a/1.html").title == expected
 
 
+def test_without_a_title_element_the_h1_is_the_title_and_its_time_is_read() -> None:
+    paragraphs = "".join(f"<p>第{i}段：这是一段足够长的正文，用来让页面像一篇真正的新闻报道。</p>" for i in range(5))
+    html = (
+        '<html><body><div class="top"><b>示例网</b><h2>热点推荐</h2></div><div class="main">'
+        "<h1>\n  江城举办   秋季马拉松\n</h1><p>2024年10月20日 07:30　来源：江城日报</p>"
+        f'<div class="text">{paragraphs}</div></div></body></html>'
+    )
+    a = parse_web(html, "https://news.example.cn/a/1.html")
+    assert a.title == "江城举办 秋季马拉松"
+    assert a.published is not None and a.published.isoformat() == "2024-10-20T07:30:00+08:00"
+    assert a.account == "江城日报"
+    assert a.body.startswith("第0段：") and "07:30" not in a.body
+
+
 CORPUS_WEB = ROOT.parent / "shared" / "corpus" / "web"
 
 
