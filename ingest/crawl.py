@@ -22,6 +22,8 @@ from ingest.fetch import Fetcher
 from ingest.pipeline import Importer, Outcome
 from ingest.seen import SeenURLs
 from ingest.sources import discover
+from ingest.weread import KIND as WECHAT_ACCOUNT
+from ingest.weread import WeReadAccounts
 from parsers.errors import JianbaoError
 from parsers.listings import Entry
 from storage import Store
@@ -117,6 +119,14 @@ class Crawler:
         self.store = store
         self.config = config
         self.importer = Importer(store, config, fetcher=fetcher)
+        # wechat-account sources list through WeRead: one client and session for the run, made when first used
+        self.weread = (
+            WeReadAccounts(
+                config, store=store, run_store=self.importer.run_store, policy=self.importer.policy, dry_run=dry_run
+            )
+            if any(s.kind == WECHAT_ACCOUNT for s in config.sources)
+            else None
+        )
         # discovery asks "is this new?" between writes that run on the importer's store thread: a
         # connection of its own (WAL readers never wait for the writer) keeps the two apart
         self.reader = Store(store.path) if store.path != ":memory:" else store
@@ -151,7 +161,9 @@ class Crawler:
         self.unusable.setdefault(url, reason)
 
     async def _walk(self, source: SourceConfig, result: SourceResult) -> None:
-        async for entry in discover(source, self.importer.fetcher, seen=self.seen, base_dir=self.config.base_dir):
+        async for entry in discover(
+            source, self.importer.fetcher, seen=self.seen, base_dir=self.config.base_dir, weread=self.weread
+        ):
             if self._stop:
                 result.stopped = True
                 break
@@ -212,6 +224,8 @@ class Crawler:
             if self.unusable and not self.dry_run:
                 await self.importer.run_store(record_unusable, self.store, self.unusable)
         finally:
+            if self.weread is not None:
+                await self.weread.aclose()
             await self.importer.aclose()
             if self.reader is not self.store:
                 self.reader.close()
