@@ -38,8 +38,20 @@ def parse(page: bytes | str, url: str, *, content_type: str | None = None) -> Ar
     InvalidURL when ``url`` is not http(s).
     """
     site = site_of(url)
-    # any host may answer a robot with "访问过于频繁": never an article, whichever parser would read it
-    check_verification(page, url, content_type=content_type)
+    if site != "wechat":
+        # any host may answer a robot with "访问过于频繁": never an article, whichever parser would read it
+        check_verification(page, url, content_type=content_type)
+        return _dispatch(page, url, site, content_type)
+    try:
+        return _dispatch(page, url, site, content_type)
+    except NotAnArticle as exc:
+        if exc.reason != "verification":
+            # WeChat's parser knows its own captcha pages (and says more of them); not every other kind
+            check_verification(page, url, content_type=content_type)
+        raise
+
+
+def _dispatch(page: bytes | str, url: str, site: str, content_type: str | None) -> Article:
     if site == "wechat" and isinstance(page, bytes) and sniff_utf8(page, content_type=content_type):
         from parsers.wechat import parse_wechat
 
