@@ -659,6 +659,7 @@ class _Progress:
         self.verbose = verbose
         self.done = 0
         self.width = 0
+        self.said: set[str] = set()
 
     def outcome(self, source: str, outcome: Any) -> None:
         self.done += 1
@@ -673,8 +674,20 @@ class _Progress:
             click.echo("\r" + text.ljust(self.width), nl=False, err=True)
 
     def error(self, source: str, message: str) -> None:
+        from ingest.weread import NO_SESSION, SESSION_EXPIRED
+
         self.clear()
+        if message in (SESSION_EXPIRED, NO_SESSION):
+            # every account source fails alike: the fix is one command, said once
+            if message not in self.said:
+                self.said.add(message)
+                click.echo(message, err=True)
+            return
         click.echo(f"[{source}] source failed: {message}", err=True)
+
+    def note(self, message: str) -> None:
+        self.clear()
+        click.echo(message, err=True)
 
     def clear(self) -> None:
         if self.tty and self.width:
@@ -743,6 +756,8 @@ def crawl_cmd(ctx: Context, sources: tuple[str, ...], verbose: int, dry_run: boo
                 limit=limit,
             )
             crawler.importer.fetcher.on_retry = _retry_reporter(ctx.verbose, before=progress.clear)
+            if crawler.weread is not None:
+                crawler.weread.on_note = progress.note
 
             async def run() -> Any:
                 loop = asyncio.get_running_loop()
@@ -773,12 +788,29 @@ def stats_cmd(ctx: Context, as_json: bool) -> None:
 
     with ctx.store(must_exist=True) as store:
         stats = store.stats()
+    weread = _weread_state(ctx.config)
     if as_json:
-        click.echo(json.dumps(dataclasses.asdict(stats), ensure_ascii=False, indent=2, default=_iso))
+        data = dataclasses.asdict(stats)
+        if weread is not None:
+            data["weread"] = dataclasses.asdict(weread)
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_iso))
         return
     out = sys.stdout
     for line in stats_report(stats, total=terminal_width(out), style=Style.for_stream(out)):
         click.echo(line)
+    if weread is not None:
+        click.echo("")
+        click.echo(weread.line())
+
+
+def _weread_state(config: Config) -> Any:
+    """The WeRead session as known without asking WeRead, when wechat-account sources or a session exist."""
+    from ingest.weread import KIND, session_status
+
+    status = session_status(config)
+    if status.origin is None and status.error is None and not any(s.kind == KIND for s in config.sources):
+        return None
+    return status
 
 
 @cli.command("serve")
@@ -804,6 +836,130 @@ def serve_cmd(ctx: Context, host: str, port: int, base_url: str | None) -> None:
         fail(str(exc), EXIT_SOME_FAILED)
     click.echo(f"jianbao: serving {ctx.resolved_db()} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info" if ctx.verbose else "warning", proxy_headers=False)
+
+
+# --- login / logout (WeRead) ---------------------------------------------------------------------
+
+
+@cli.group("login")
+def login_group() -> None:
+    """Log in to a service jianbao reads through: weread (WeChat Reading, for wechat-account sources)."""
+
+
+@cli.group("logout")
+def logout_group() -> None:
+    """Remove a saved login: weread."""
+
+
+def _show_qr(url: str, png: Path) -> None:
+    import io
+
+    import segno
+
+    qr = segno.make(url, error="m")
+    text = io.StringIO()
+    qr.terminal(out=text, compact=True)
+    click.echo("Scan this with WeChat (扫一扫) and confirm on the phone; waiting…", err=True)
+    click.echo(text.getvalue(), nl=False)
+    try:
+        qr.save(str(png), kind="png", scale=8, border=4)
+    except OSError as exc:
+        click.echo(f"(could not save the QR code as {png}: {exc.strerror or exc})", err=True)
+    else:
+        click.echo(f"(the same code as an image, for terminals that cannot show it: {png})", err=True)
+
+
+@login_group.command("weread")
+@click.option(
+    "--cookie-file",
+    metavar="F",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Cookies of a browser logged in to weread.qq.com: a Cookie header, cookies.txt or JSON export (- = stdin).",
+)
+@click.option("--status", is_flag=True, help="Say whether the saved session works (one request to weread.qq.com).")
+@pass_ctx
+def login_weread_cmd(ctx: Context, cookie_file: str | None, status: bool) -> None:
+    """Log in to WeChat Reading with your own WeChat account: scan the QR code shown (also saved as a PNG).
+
+    The session is saved beside config.toml (weread-session.json, mode 0600), never in the database,
+    and sent to weread.qq.com only. Example: jianbao login weread ; jianbao login weread --cookie-file
+    cookies.txt ; jianbao login weread --status
+    """
+    from datetime import UTC
+
+    from ingest import weread
+    from parsers.weread import WeReadLoginExpired, parse_cookie_text
+
+    config = ctx.config
+    path = weread.session_path(config)
+    if status and cookie_file:
+        fail("--status and --cookie-file do not go together")
+    session: Any = None
+    if status:
+        try:
+            session = weread.load_session(path)
+        except weread.SessionError as exc:
+            fail(str(exc), EXIT_SOME_FAILED)
+        if session is None:
+            fail("weread: not logged in (run jianbao login weread)", EXIT_SOME_FAILED)
+    elif cookie_file:
+        try:
+            text = sys.stdin.read() if cookie_file == "-" else Path(cookie_file).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"{cookie_file}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+        try:
+            cookies = parse_cookie_text(text)
+        except JianbaoError as exc:
+            fail(f"{cookie_file}: {exc.reason}")
+        session = weread.Session(cookies, "cookie-file", created=datetime.now(UTC))
+    png = config.base_dir / "weread-login.png"
+
+    async def run() -> tuple[Any, int]:
+        async with weread.WeReadClient(config, session, persist=status) as client:
+            if client.session is None:
+                client.session = await weread.login_qr(client, show=lambda url: _show_qr(url, png))
+            shelf = await weread.check_session(client)
+            return client.session, shelf
+
+    try:
+        session, shelf = asyncio.run(run())
+    except WeReadLoginExpired:
+        where = f"the cookies in {cookie_file} are" if cookie_file else "the session is"
+        fail(f"weread: {where} not logged in or expired: run jianbao login weread", EXIT_SOME_FAILED)
+    except JianbaoError as exc:
+        fail(f"weread: {exc}", EXIT_SOME_FAILED)
+    finally:
+        if not status and not cookie_file:
+            png.unlink(missing_ok=True)  # the code is used up either way
+    if status:
+        click.echo(f"weread: logged in; {shelf} accounts on the shelf")
+        click.echo(weread.session_status(config).line())
+        return
+    try:
+        weread.save_session(session, path)
+    except weread.SessionError as exc:
+        fail(str(exc), EXIT_SOME_FAILED)
+    click.echo(f"weread: logged in; {shelf} accounts on the shelf; session saved to {path} (mode 0600)")
+    if os.environ.get(weread.ENV_COOKIE):
+        click.echo(f"weread: note: ${weread.ENV_COOKIE} is set and is used instead of this file", err=True)
+
+
+@logout_group.command("weread")
+@pass_ctx
+def logout_weread_cmd(ctx: Context) -> None:
+    """Remove the saved WeRead session (the file beside config.toml).
+
+    Example: jianbao logout weread
+    """
+    from ingest import weread
+
+    path = weread.session_path(ctx.config)
+    if weread.remove_session(path):
+        click.echo(f"weread: session removed ({path})")
+    else:
+        click.echo(f"weread: no session saved ({path})")
+    if os.environ.get(weread.ENV_COOKIE):
+        click.echo(f"weread: note: ${weread.ENV_COOKIE} is still set", err=True)
 
 
 def main() -> None:
