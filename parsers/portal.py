@@ -59,6 +59,8 @@ REGION_WORDS = frozenset(
     }
 )  # fmt: skip
 CANDIDATES = 12
+NEAR_TITLE = 300  # characters of page text between the title and its article's first prose: no cost
+FAR_FROM_TITLE = 3000  # every this many more halve a candidate's score (at first)
 LINK_LOOKUP = 6  # ancestors checked for a link around a block
 # how much of a block's prose its parent, grandparent... are credited with: the article's own
 # container gets it whole; a little still reaches the wrapper of text nested in many sections
@@ -105,18 +107,25 @@ def _words(node: LexborNode) -> set[str]:
     return {w.lower() for w in _WORD_SPLIT.split(raw) if w}
 
 
-def main_block(tree: LexborHTMLParser) -> LexborNode | None:
-    """The node holding the article's text, or None when the page has no prose at all."""
+def main_block(tree: LexborHTMLParser, heading: LexborNode | None = None) -> LexborNode | None:
+    """The node holding the article's text, or None when the page has no prose at all.
+
+    ``heading`` (the title's element, when known) makes distance count: an article follows its
+    title closely, a footer or a comment list with more prose comes thousands of characters later.
+    """
     body = tree.body
     if body is None:
         return None
-    prose: dict[int, list[Any]] = {}  # block id -> [block, prose score]
+    prose: dict[int, list[Any]] = {}  # block id -> [block, prose score, position of its first text]
+    pos = 0  # non-space characters of page text so far
     for node in body.traverse(include_text=True):
         if node.tag != "-text":
             continue
         raw = node.text_content
         if not raw or raw.isspace():
             continue
+        n = len("".join(raw.split()))
+        pos += n
         parent = node.parent
         while parent is not None:
             tag = parent.tag
@@ -126,12 +135,12 @@ def main_block(tree: LexborHTMLParser) -> LexborNode | None:
                 key = parent.mem_id
                 acc = prose.get(key)
                 if acc is None:
-                    acc = prose[key] = [parent, 0.0]
-                acc[1] += len("".join(raw.split())) + 8 * len(_PUNCT.findall(raw))
+                    acc = prose[key] = [parent, 0.0, pos - n]
+                acc[1] += n + 8 * len(_PUNCT.findall(raw))
                 break
             parent = parent.parent
-    scores: dict[int, list[Any]] = {}  # container id -> [node, score]
-    for block, credit in prose.values():
+    scores: dict[int, list[Any]] = {}  # container id -> [node, score, position of its first prose]
+    for block, credit, start in prose.values():
         # a block of a few link words is navigation; prose needs sentences or some length
         if credit < 12:
             continue
@@ -152,22 +161,35 @@ def main_block(tree: LexborHTMLParser) -> LexborNode | None:
             k = anc.mem_id
             st = scores.get(k)
             if st is None:
-                st = scores[k] = [anc, 0.0]
+                st = scores[k] = [anc, 0.0, start]
             st[1] += credit * weight
+            st[2] = min(st[2], start)
+    title_at = _position(heading, prose)
     ranked = sorted(
-        ((score, node) for node, score in scores.values() if node.tag in CONTAINER_TAGS), key=lambda r: -r[0]
+        ((score, start, node) for node, score, start in scores.values() if node.tag in CONTAINER_TAGS),
+        key=lambda r: -r[0],
     )
     best: LexborNode | None = None
     best_score = 0.0
-    # the leaders only, damped by their link text; a footer, a comment list or a side column can
-    # hold more prose than a short article: it is known by its own or an ancestor's class/id words
-    for score, node in ranked[:CANDIDATES]:
+    # the leaders only, damped by their link text and their distance from the title; a footer, a
+    # comment list or a side column is also known by its own or an ancestor's class/id words
+    for score, start, node in ranked[:CANDIDATES]:
         score *= (1.0 - _link_density(node)) ** 2
+        if title_at is not None:
+            score /= 1.0 + max(0, abs(start - title_at) - NEAR_TITLE) / FAR_FROM_TITLE
         if _in_furniture(node):
             score *= FURNITURE_PENALTY
         if score > best_score * 1.001 or (best is not None and score >= best_score * 0.999 and _inside(node, best)):
             best, best_score = node, score
     return best
+
+
+def _position(heading: LexborNode | None, prose: dict[int, list[Any]]) -> int | None:
+    node = heading
+    while node is not None and node.tag not in BLOCK_TAGS:
+        node = node.parent
+    entry = prose.get(node.mem_id) if node is not None else None
+    return int(entry[2]) if entry is not None else None
 
 
 def _link_density(node: LexborNode) -> float:

@@ -104,7 +104,7 @@ def parse_web(html: str, url: str) -> Article:
     account = _account(tree, meta, near, heading)
     author = _author(tree, meta, near, heading, names | ({account} if account else set()))
 
-    node = main_block(tree)
+    node = main_block(tree, heading)
     if node is None:
         raise NotAnArticle("not-article", url=url, detail="no main text found")
     strip_furniture(node)
