@@ -255,6 +255,7 @@ def import_cmd(ctx: Context, inputs: tuple[str, ...], list_file: str | None, url
         with ctx.store() as store:
             importer = Importer(store, config)
             importer.fetcher.on_retry = _retry_reporter(ctx.verbose)
+            importer.fetcher.on_warning = _warner()
             try:
                 return await importer.import_inputs(items, url=url, on_outcome=report, should_stop=stop.requested)
             finally:
@@ -322,6 +323,17 @@ def _retry_reporter(verbose: int, before: Callable[[], None] | None = None) -> C
         click.echo(f"retrying {host} ({attempt}/{attempts}) in {shown} s", err=True)
 
     return report
+
+
+def _warner(before: Callable[[], None] | None = None) -> Callable[[str], None]:
+    """An exit benched or cooling down while others go on: one line on stderr, when it happens."""
+
+    def warn(message: str) -> None:
+        if before is not None:
+            before()
+        click.echo(f"warning: {message}", err=True)
+
+    return warn
 
 
 # --- show / list ------------------------------------------------------------------------------
@@ -663,10 +675,11 @@ class _Progress:
 
     def outcome(self, source: str, outcome: Any) -> None:
         self.done += 1
-        bad = outcome.status in ("failed", "blocked")
+        bad = outcome.status == "failed"
+        # a blocked URL stays pending: the summary names its paused host once, not a line per URL
         if bad or self.verbose:
             self.clear()
-            click.echo(f"[{source}] {outcome.line()}", err=bad)
+            click.echo(f"[{source}] {outcome.line()}", err=bad or outcome.status == "blocked")
             echo_traceback(self.verbose, outcome.error)
         elif self.tty:
             text = f"[{self.done}] {source}: {outcome.status} {outcome.title or outcome.input}"[:100]
@@ -758,6 +771,7 @@ def crawl_cmd(ctx: Context, sources: tuple[str, ...], verbose: int, dry_run: boo
             crawler.importer.fetcher.on_retry = _retry_reporter(ctx.verbose, before=progress.clear)
             if crawler.weread is not None:
                 crawler.weread.on_note = progress.note
+            crawler.importer.fetcher.on_warning = _warner(before=progress.clear)
 
             async def run() -> Any:
                 loop = asyncio.get_running_loop()
@@ -769,7 +783,8 @@ def crawl_cmd(ctx: Context, sources: tuple[str, ...], verbose: int, dry_run: boo
     finally:
         lock.release()
     progress.clear()
-    if ctx.verbose or dry_run or not summary.ok or summary.blocked_hosts or summary.stopped or progress.tty:
+    blocked = summary.blocked_hosts or summary.totals()["blocked"]
+    if ctx.verbose or dry_run or not summary.ok or blocked or summary.stopped or progress.tty:
         click.echo(summary.line(), err=not summary.ok)
     sys.exit(EXIT_OK if summary.ok else EXIT_SOME_FAILED)
 
@@ -788,15 +803,19 @@ def stats_cmd(ctx: Context, as_json: bool) -> None:
 
     with ctx.store(must_exist=True) as store:
         stats = store.stats()
+        exits = _exit_uses(store, ctx.config)
     weread = _weread_state(ctx.config)
     if as_json:
-        data = dataclasses.asdict(stats)
+        data = {**dataclasses.asdict(stats), "exits": [dataclasses.asdict(e) for e in exits]}
         if weread is not None:
             data["weread"] = dataclasses.asdict(weread)
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_iso))
         return
     out = sys.stdout
-    for line in stats_report(stats, total=terminal_width(out), style=Style.for_stream(out)):
+    style = Style.for_stream(out)
+    for line in stats_report(stats, total=terminal_width(out), style=style):
+        click.echo(line)
+    for line in _exits_section(exits, ctx.config, style):
         click.echo(line)
     if weread is not None:
         click.echo("")
@@ -811,6 +830,36 @@ def _weread_state(config: Config) -> Any:
     if status.origin is None and status.error is None and not any(s.kind == KIND for s in config.sources):
         return None
     return status
+
+
+def _exit_uses(store: Any, config: Config) -> list[Any]:
+    """Each exit's use of each host today, and its cool-downs; configured exits unused today too."""
+    from ingest.fetch import exit_labels
+    from parsers.article import SHANGHAI
+    from storage.hoststate import ExitUse, exit_uses
+
+    now = datetime.now().astimezone()
+    uses = exit_uses(store, day=now.astimezone(SHANGHAI).date().isoformat(), now=now)
+    used = {u.exit for u in uses}
+    return uses + [ExitUse(label, "") for label in exit_labels(config.http.proxies) if label not in used]
+
+
+def _exits_section(uses: list[Any], config: Config, style: Any) -> list[str]:
+    """The stats table of exits (what is persisted: a benched exit is benched for its run only)."""
+    from ingest.output import Column, minute, number, table
+
+    lines = ["", style("Exits today (requests and verification pages per host; cool-downs across runs)", "bold")]
+    if not uses:
+        return [*lines, "  (none)"]
+    rows = []
+    for u in uses:
+        limit = config.daily_limit_for(u.host) if u.host else None
+        requests = number(u.requests) + (f" / {number(limit)}" if limit is not None else "")
+        cooling = f"{minute(u.until)} ({u.strikes} in a row)" if u.until else "-"
+        rows.append((u.exit or "(default)", u.host or "-", requests, number(u.verification), cooling))
+    columns = [Column("EXIT"), Column("HOST"), Column("REQUESTS", ">"), Column("VERIFICATION", ">")]
+    columns.append(Column("COOLING DOWN UNTIL"))
+    return lines + table(columns, rows, style=style, indent="  ")
 
 
 @cli.command("serve")

@@ -16,8 +16,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ingest.errors import ConfigError
+from parsers.urls import mask_userinfo
 
 BROWSER_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
@@ -239,10 +241,35 @@ def _section(name: str, raw: Any, path: str | None) -> Any:
             _check_type(value, list, f"{name}.{key}", path)
             for item in value:
                 _check_type(item, str, f"{name}.{key}[]", path)
+            if f"{name}.{key}" == "http.proxies":
+                _check_proxies(value, path)
         else:
             value = _number(value, default, f"{name}.{key}", path)
         values[key] = value
     return SECTIONS[name](**_coerce_all(name, values))
+
+
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")  # what httpx (with its socks extra) connects through
+
+
+def _check_proxies(entries: list[str], path: str | None) -> None:
+    """Each exit is ``direct`` or a proxy URL httpx can use, none given twice (one gateway with several
+    users is fine: providers pick the address by user); a message never shows a user or password."""
+    for n, entry in enumerate(entries):
+        key = f"http.proxies[{n}]"
+        if entry != "direct":
+            try:
+                parts = urlsplit(entry)
+                scheme, host, _ = parts.scheme.lower(), parts.hostname, parts.port
+            except ValueError:
+                raise ConfigError(f"{key} is not a URL: {mask_userinfo(entry)!r}", path=path, key=key) from None
+            if scheme not in PROXY_SCHEMES or not host:
+                schemes = ", ".join(f"{s}://HOST:PORT" for s in PROXY_SCHEMES)
+                raise ConfigError(
+                    f"{key} must be \"direct\" or a proxy ({schemes}), not {mask_userinfo(entry)!r}", path=path, key=key
+                )
+        if entry in entries[:n]:
+            raise ConfigError(f"{key} repeats an earlier exit: {mask_userinfo(entry)!r}", path=path, key=key)
 
 
 def _host_table(name: str, raw: Any, path: str | None, defaults: dict[str, Any]) -> dict[str, Any]:

@@ -1,15 +1,18 @@
 """Polite, resilient HTTP fetching: one :class:`Fetcher` per crawl run.
 
-Exits: the fetcher goes out through one or more *exits* (``[http] proxies``: proxies or ``direct``; by
-default one exit, the ``proxy`` setting or the environment's). Each request picks the exit whose turn for
-the host comes first among those not paused, benched or over their daily cap, so N exits fetch one host
-N at a time. An exit that cannot be connected to ``BENCH_AFTER`` times in a row is benched for the run.
+Exits: the fetcher goes out through one or more *exits* (``[http] proxies``: http(s) or SOCKS5 proxies, or
+``direct``; by default one exit, the ``proxy`` setting or the environment's). Each request picks the exit
+whose turn for the host comes first among those not paused, benched or over their daily cap, counting the
+requests already queued on each (least recently used on ties), so N exits fetch one host N at a time. An
+exit that cannot be connected to ``BENCH_AFTER`` times in a row is benched for the run. What an exit is
+called in logs, ``fetches`` and ``stats`` is :func:`exit_label`: never a proxy's user or password, which
+are also scrubbed from every error message.
 
 Politeness is the :class:`~ingest.hosts.HostPolicy`'s: every request to a host through an exit (retries
 and redirect hops included) starts at least ``config.interval_for(host)`` seconds after the previous
 one, one at a time, at most ``config.http.concurrency`` requests overall, and hosts never queue behind
-each other's interval. A verification redirect cools the host down for that exit and the URL moves to
-another exit when one is free.
+each other's interval. A verification redirect, a long ``Retry-After`` or the daily cap stops that exit
+for the host only, and the URL moves to another exit when one is usable; when none is, :class:`Blocked`.
 
 Resilience: transient failures (timeouts, resets, truncated bodies, statuses in
 :data:`RETRY_HTTP_CODES`) are retried ``config.http.retries`` times with exponential backoff and full
@@ -35,13 +38,14 @@ import random
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from tenacity import (
@@ -164,9 +168,33 @@ def _unresolvable(exc: BaseException) -> bool:
     return False
 
 
-def _map_error(exc: Exception, url: str, host: str = "") -> FetchError:
-    """Turn an httpx exception into the jianbao error a caller can act on."""
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+def scrub(text: str, secrets: Sequence[str] = ()) -> str:
+    """``text`` without any URL userinfo, nor any of ``secrets`` (proxy users and passwords) in any form."""
+    text = mask_userinfo(text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _proxy_secrets(entries: Sequence[str]) -> list[str]:
+    """Users and passwords of proxy URLs, as written and percent-decoded (an error may echo either);
+    the longest first, so a password is never half-replaced through a shorter user name."""
+    found: set[str] = set()
+    for entry in entries:
+        try:
+            parts = urlsplit(entry)
+            raw = [parts.username or "", parts.password or ""]
+        except ValueError:
+            continue
+        # a secret of one or two characters would garble every message and hide little
+        found.update(f for f in (*raw, *(unquote(r) for r in raw)) if len(f) >= 3)
+    return sorted(found, key=len, reverse=True)
+
+
+def _map_error(exc: Exception, url: str, host: str = "", secrets: Sequence[str] = ()) -> FetchError:
+    """Turn an httpx exception into the jianbao error a caller can act on (never echoing a proxy's secret)."""
+    detail = scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, secrets)
     if isinstance(exc, httpx.TimeoutException):
         return TransientFetchError(f"timeout ({detail})", url=url)
     if isinstance(exc, httpx.RemoteProtocolError):
@@ -201,6 +229,14 @@ class _ExitDown(Exception):
     """Internal: the exit was benched while this request used it; try another."""
 
 
+class _ExitPaused(Exception):
+    """Internal: the host may not be asked through this exit any more (paused while waiting, daily cap)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
 def exit_label(entry: str) -> str:
     """``direct``, or the proxy's scheme, host and port: short, and free of userinfo."""
     if entry == "direct":
@@ -208,9 +244,24 @@ def exit_label(entry: str) -> str:
     try:
         parts = urlsplit(entry)
         port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else mask_userinfo(entry)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        return f"{parts.scheme}://{host}{port}" if host else mask_userinfo(entry)
     except ValueError:
         return mask_userinfo(entry)
+
+
+def exit_labels(entries: Sequence[str]) -> list[str]:
+    """:func:`exit_label` of each entry, a gateway given with several users numbered ``#2``, ``#3`` in
+    config order (the label keys cool-downs and counts across runs, so it must not depend on a secret)."""
+    labels: list[str] = []
+    for entry in entries:
+        label = exit_label(entry)
+        n = 1
+        while (label if n == 1 else f"{label}#{n}") in labels:
+            n += 1
+        labels.append(label if n == 1 else f"{label}#{n}")
+    return labels
 
 
 def _tls_context() -> ssl.SSLContext | bool:
@@ -255,19 +306,24 @@ class Fetcher:
         self.policy = policy if policy is not None else HostPolicy(config, clock=clock, sleep=sleep)
         self.on_retry = on_retry
         self.on_warning = on_warning
+        self._secrets: list[str] = []
         if transports:
             self.exits = [Exit(label, self._client(transport=t)) for label, t in transports.items()]
         elif transport is not None:
             self.exits = [Exit("", self._client(transport=transport))]
         elif self._http.proxies:
             self.exits = [
-                Exit(exit_label(p), self._client(proxy=None if p == "direct" else p, trust_env=False))
-                for p in self._http.proxies
+                Exit(label, self._client(proxy=None if p == "direct" else p, trust_env=False))
+                for label, p in zip(exit_labels(self._http.proxies), self._http.proxies, strict=True)
             ]
+            self._secrets = _proxy_secrets(self._http.proxies)
         else:
             # trust_env: HTTP(S)_PROXY / ALL_PROXY / NO_PROXY, and (httpx 0.28) SSL_CERT_FILE / SSL_CERT_DIR
             self.exits = [Exit("", self._client(proxy=self._http.proxy or None))]
+            names = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+            self._secrets = _proxy_secrets([self._http.proxy, *(os.environ.get(n, "") for n in names)])
         self._slots = asyncio.Semaphore(self._http.concurrency)
+        self._queued: Counter[tuple[str, str]] = Counter()  # requests holding or waiting for (host, exit)
 
     def _client(
         self,
@@ -338,39 +394,80 @@ class Fetcher:
             sent["Referer"] = referer
         sent.update(headers or {})
 
-        tried: set[str] = set()
+        # what each exit said: a verification page, a long Retry-After, a cap reached while waiting
+        tried: dict[str, Blocked] = {}
         while True:
             exit = await self._choose_exit(host, tried, url)
+            key = (host, exit.label)
+            self._queued[key] += 1
             try:
                 return await self._attempts(url, start, method.upper(), json, sent, exit)
             except Blocked as exc:
-                # a verification page is about this exit's address: another exit may still be welcome
-                if exc.reason != "verification" or len(self.exits) == 1:
+                # it is about this exit's address: another exit may still be welcome
+                if len(self.exits) == 1:
                     raise
-                tried.add(exit.label)
+                tried[exit.label] = exc
+            except _ExitPaused as exc:
+                tried[exit.label] = Blocked(f"host {host} is paused ({exc.reason})", url=url)
             except _ExitDown:
-                tried.add(exit.label)
+                tried[exit.label] = Blocked("exit benched", url=url)
+            finally:
+                self._queued[key] -= 1
+                if not self._queued[key]:
+                    del self._queued[key]
 
-    async def _choose_exit(self, host: str, tried: set[str], url: str) -> Exit:
-        """The usable exit whose turn for ``host`` comes first (least recently used on ties)."""
+    async def _choose_exit(self, host: str, tried: Mapping[str, Blocked], url: str) -> Exit:
+        """The usable exit whose turn for ``host`` comes first, counting the requests already queued on
+        it (least recently used on ties); Blocked, saying why, when no exit may ask the host now."""
         usable: list[Exit] = []
         reasons: list[str] = []
         for exit in self.exits:
-            if exit.benched or exit.label in tried:
+            if exit.label in tried:
+                continue
+            if exit.benched:
+                reasons.append("exit benched")
                 continue
             reason = await self.policy.paused(host, exit.label)
             if reason:
                 reasons.append(reason)
             else:
                 usable.append(exit)
-        if not usable:
-            if tried:
-                raise Blocked("verification", url=url)
-            if len(self.exits) == 1:
-                raise Blocked(f"host {host} is paused ({reasons[0] if reasons else 'exit benched'})", url=url)
-            why = reasons[0] if reasons and len(set(reasons)) == 1 else "paused or benched"
-            raise Blocked(f"every exit is paused for {host} ({why})", url=url)
-        return min(usable, key=lambda e: self.policy.next_free(host, e.label))
+        if usable:
+            now = self._clock()
+            interval = self.policy.interval(host)
+
+            def turn_comes(e: Exit) -> tuple[float, float]:
+                free = self.policy.next_free(host, e.label)
+                return max(free, now) + self._queued[(host, e.label)] * interval, free
+
+            return min(usable, key=turn_comes)
+        blocked = list(tried.values())
+        if len(self.exits) == 1:
+            if blocked:
+                raise blocked[0]
+            raise Blocked(f"host {host} is paused ({reasons[0] if reasons else 'exit benched'})", url=url)
+        if blocked and all(b.reason == "verification" for b in blocked) and not reasons:
+            raise Blocked("verification", url=url, status=blocked[-1].status)
+        # the pause reasons, not "host X is paused (…)" once per exit
+        said = [b.reason for b in blocked if b.reason != "exit benched"] + reasons
+        said = [r.partition(" is paused (")[2][:-1] or r for r in said] or ["exit benched"]
+        said = ["verification page" if r == "verification" else r for r in said]
+        why = "; ".join(dict.fromkeys(said))
+        raise Blocked(f"every exit is paused for {host} ({why})", url=url)
+
+    async def exit_blocked(self, host: str, label: str, *, reason: str = "verification page") -> None:
+        """A verification page through this exit: cool it down for the host (persisted, doubling) for the
+        rest of the run, count it for ``stats``, and say so once while other exits go on."""
+        first = not self.policy.paused_now(host, label)
+        seconds = await self.policy.cool_down(host, label, reason=reason, rest_of_run=True)
+        await self.policy.count("verification", host, label)
+        if first and len(self.exits) > 1 and self.on_warning is not None:
+            self.on_warning(f"{host} via exit {label}: {reason}, cooling down {seconds:g} s; the other exits go on")
+
+    def paused_hosts(self) -> dict[str, str]:
+        """Hosts no exit may ask any more in this run, and why (for the summary: said once, not per URL)."""
+        benched = [e.label for e in self.exits if e.benched]
+        return self.policy.paused_hosts([e.label for e in self.exits], benched)
 
     async def _attempts(
         self, url: str, start: httpx.URL, method: str, json: Any, headers: dict[str, str], exit: Exit
@@ -453,7 +550,7 @@ class Fetcher:
             if target.scheme not in ("http", "https") or not target.host:
                 raise PermanentFetchError(f"redirect to an unusable URL {location!r}", url=url, status=hop.status)
             if any(marker in target.path for marker in VERIFY_MARKERS):
-                await self.policy.cool_down(_host_of(current), exit.label, reason="verification page", rest_of_run=True)
+                await self.exit_blocked(_host_of(current), exit.label)
                 raise Blocked("verification", url=url, status=hop.status)
             if hop.status == 303 or (hop.status in (301, 302) and method == "POST"):
                 # what browsers do: the body is not re-sent to the new place
@@ -477,8 +574,10 @@ class Fetcher:
                     ) from exc
                 except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
                     self._connection_failed(exc, exit)
-                    raise _map_error(exc, requested, host) from exc
+                    raise _map_error(exc, requested, host, self._secrets) from exc
         except HostPaused as exc:
+            if len(self.exits) > 1:
+                raise _ExitPaused(exc.reason) from None
             raise Blocked(f"host {host} is paused ({exc.reason})", url=requested) from None
         exit.failures = 0
         return hop

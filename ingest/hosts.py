@@ -25,21 +25,22 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from ingest.config import Config
 from parsers.article import SHANGHAI
+from storage.hoststate import daily_key
 
 
 class StateBackend(Protocol):
     """What the policy persists; :class:`ingest.pipeline.StoreState` implements it over the store."""
 
-    async def load(self, host: str, exit: str) -> tuple[datetime | None, int]: ...
+    async def load(self, host: str, exit: str) -> tuple[datetime | None, int, str | None]: ...
     async def save(self, host: str, exit: str, *, until: datetime | None, strikes: int, reason: str | None) -> None: ...
-    async def take(self, key: str, *, day: str, limit: int) -> bool: ...
+    async def take(self, key: str, *, day: str, limit: int | None) -> bool: ...
 
 
 @dataclass(slots=True)
@@ -52,6 +53,7 @@ class _Slot:
     paused_until: float = -math.inf  # monotonic: this run's pause (inf: the rest of the run)
     reason: str = ""
     loaded: bool = False  # the persisted cool-down has been read
+    loading: asyncio.Lock | None = None  # held while it is read: a concurrent asker must wait for it
     strikes: int = 0
     over_limit: bool = False  # the daily cap was reached in this run
 
@@ -97,17 +99,21 @@ class HostPolicy:
         """Why ``host`` through ``exit`` may not be asked now (a run pause or a persisted cool-down), or None."""
         slot = self._slot(host, exit)
         if not slot.loaded and self.state is not None:
-            slot.loaded = True
-            until, strikes = await self.state.load(norm_host(host), exit)
-            slot.strikes = strikes
-            if until is not None:
-                left = (until - self._now()).total_seconds()
-                if left > 0:
-                    self._extend(slot, self._clock() + left, "cooling down after a verification page")
+            # the read suspends: without the lock a second request would pass while the first reads
+            slot.loading = slot.loading or asyncio.Lock()
+            async with slot.loading:
+                if not slot.loaded:
+                    until, strikes, why = await self.state.load(norm_host(host), exit)
+                    slot.strikes = strikes
+                    slot.loaded = True
+                    if until is not None:
+                        left = (until - self._now()).total_seconds()
+                        if left > 0:
+                            self._extend(slot, self._clock() + left, f"cooling down: {why or 'verification page'}")
         if slot.paused_until > self._clock():
             return slot.reason or "paused"
         if slot.over_limit:
-            return "daily limit reached"
+            return slot.reason or "daily limit reached"
         return None
 
     def paused_now(self, host: str, exit: str = "") -> bool:
@@ -143,14 +149,14 @@ class HostPolicy:
             yield
 
     async def _take_daily(self, host: str, exit: str, slot: _Slot) -> None:
-        limit = self._config.daily_limit_for(norm_host(host))
-        if limit is None:
-            return
         if self.state is None:
             return  # nothing to count in without a database; `jianbao parse` fetches one page
+        # every host is counted (``jianbao stats`` shows requests per exit), only some are capped
+        limit = self._config.daily_limit_for(norm_host(host))
         if not await self.state.take(daily_key(host, exit), day=self.today(), limit=limit):
             slot.over_limit = True
-            raise HostPaused("daily limit reached")
+            slot.reason = f"daily limit of {limit} reached"
+            raise HostPaused(slot.reason)
 
     def today(self) -> str:
         return self._now().astimezone(SHANGHAI).date().isoformat()
@@ -177,6 +183,9 @@ class HostPolicy:
         http = self._config.http
         slot = self._slot(host, exit)
         await self.paused(host, exit)  # strikes from earlier runs count
+        if rest_of_run and slot.paused_until == math.inf and seconds is None:
+            # a second verification page for a request already in flight: one strike per run, not two
+            return 0.0
         slot.strikes += 1
         if seconds is None:
             seconds = http.cooldown * 2.0 ** min(slot.strikes - 1, 60)
@@ -186,6 +195,11 @@ class HostPolicy:
             until = self._now() + timedelta(seconds=seconds)
             await self.state.save(norm_host(host), exit, until=until, strikes=slot.strikes, reason=reason)
         return seconds
+
+    async def count(self, what: str, host: str, exit: str = "") -> None:
+        """Add one to today's ``what`` counter of the host through this exit (``verification``: pages)."""
+        if self.state is not None:
+            await self.state.take(daily_key(host, exit, what), day=self.today(), limit=None)
 
     async def answered(self, host: str, exit: str = "") -> None:
         """The host gave a real page through this exit: earlier strikes are forgiven."""
@@ -202,13 +216,29 @@ class HostPolicy:
 
     # -- reporting ---------------------------------------------------------------------------------------
 
-    def paused_hosts(self) -> dict[str, str]:
-        """Hosts paused in this run (through any exit) and why, for the run's summary."""
-        out: dict[str, str] = {}
+    def paused_hosts(self, exits: Sequence[str] | None = None, benched: Collection[str] = ()) -> dict[str, str]:
+        """Hosts this run can no longer ask and why, for the run's summary (said once, not per URL).
+
+        With ``exits`` (every exit of the fetcher), a host counts only when each of them is paused for
+        it or ``benched``: while one exit still fetches, the host's URLs are not left pending.
+        """
         now = self._clock()
-        for (host, _exit), slot in self._slots.items():
-            if slot.paused_until > now or slot.over_limit:
-                out.setdefault(host, "daily limit reached" if slot.over_limit else slot.reason)
+        why: dict[str, dict[str, str]] = {}
+        for (host, exit), slot in self._slots.items():
+            if slot.over_limit:
+                why.setdefault(host, {})[exit] = slot.reason or "daily limit reached"
+            elif slot.paused_until > now:
+                why.setdefault(host, {})[exit] = slot.reason or "paused"
+        out: dict[str, str] = {}
+        for host, by_exit in why.items():
+            if exits is None:
+                out[host] = next(iter(by_exit.values()))
+                continue
+            reasons = [by_exit.get(e) or ("exit benched" if e in benched else "") for e in exits]
+            if all(reasons):
+                distinct = list(dict.fromkeys(reasons))
+                every = "every exit: " if len(exits) > 1 else ""
+                out[host] = every + "; ".join(distinct)
         return out
 
 
@@ -218,7 +248,3 @@ class HostPaused(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
-
-
-def daily_key(host: str, exit: str) -> str:
-    return f"pages {norm_host(host)}" + (f" via {exit}" if exit else "")

@@ -135,14 +135,14 @@ class StoreState:
         self._store = store
         self._run = run
 
-    async def load(self, host: str, exit: str) -> tuple[datetime | None, int]:
+    async def load(self, host: str, exit: str) -> tuple[datetime | None, int, str | None]:
         state = await self._run(hoststate.load_host_state, self._store, host, exit)
-        return state.until, state.strikes
+        return state.until, state.strikes, state.reason
 
     async def save(self, host: str, exit: str, *, until: datetime | None, strikes: int, reason: str | None) -> None:
         await self._run(hoststate.save_host_state, self._store, host, exit, until=until, strikes=strikes, reason=reason)
 
-    async def take(self, key: str, *, day: str, limit: int) -> bool:
+    async def take(self, key: str, *, day: str, limit: int | None) -> bool:
         return await self._run(hoststate.add_today, self._store, key, day=day, limit=limit) is not None
 
 
@@ -223,7 +223,7 @@ class Importer:
                     outcome = Outcome(name, "not-article", exc.reason)
                     return await self._record(key, outcome, status=page.status, exit=page.exit)
                 # a verification page is about this exit's address: cool it down, try the next exit
-                await self.policy.cool_down(host, page.exit, reason="verification page", rest_of_run=True)
+                await self.fetcher.exit_blocked(host, page.exit)
                 await self._record(
                     key, Outcome(name, "blocked", "verification page"), status=page.status, exit=page.exit
                 )
@@ -266,7 +266,7 @@ class Importer:
 
     def paused_hosts(self) -> dict[str, str]:
         """Hosts this run stopped asking, and why (for the summary)."""
-        return self.policy.paused_hosts()
+        return self.fetcher.paused_hosts()
 
     def import_file(self, path: str | Path, *, url: str | None = None, name: str | None = None) -> Outcome:
         """One saved page or clipping; ``url`` is the address it was saved from, when the user knows it."""

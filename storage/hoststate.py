@@ -11,12 +11,14 @@ Tables
                   row), reason (why it is cooling down), updated.
 ``fetches.exit``   the exit (a short label, never a proxy's credentials) each attempt went out through.
 ``daily_counts``  (day, key) PK: count. ``day`` is the Asia/Shanghai date the caller passes; ``key`` names
-                  what is counted, e.g. ``pages mp.weixin.qq.com via exit-1`` or ``weread list``.
+                  what is counted (:func:`daily_key`), e.g. ``pages mp.weixin.qq.com via socks5://10.0.0.2:1080``
+                  (requests), ``verification mp.weixin.qq.com`` (verification pages; no ``via``: the only
+                  exit) or ``weread list``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -33,6 +35,55 @@ class HostState:
     until: datetime | None
     strikes: int
     reason: str | None = None
+
+
+COUNTED = ("pages", "verification")  # what is counted per host and exit
+
+
+def daily_key(host: str, exit: str, what: str = "pages") -> str:
+    """The ``daily_counts`` key of ``what`` (one of :data:`COUNTED`) for a host through an exit."""
+    return f"{what} {host.lower().rstrip('.')}" + (f" via {exit}" if exit else "")
+
+
+def split_daily_key(key: str) -> tuple[str, str, str] | None:
+    """(what, host, exit) of a :func:`daily_key`; None for other counters (``weread list``)."""
+    what, _, rest = key.partition(" ")
+    if what not in COUNTED or not rest:
+        return None
+    host, _, exit = rest.partition(" via ")
+    return what, host, exit
+
+
+@dataclass(frozen=True, slots=True)
+class ExitUse:
+    """One host through one exit, for ``jianbao stats``: today's requests and verification pages, and
+    the cool-down remembered across runs (``until`` None when it is not cooling down)."""
+
+    exit: str
+    host: str
+    requests: int = 0
+    verification: int = 0
+    until: datetime | None = None
+    strikes: int = 0
+    reason: str | None = None
+
+
+def exit_uses(store: Store, *, day: str, now: datetime) -> list[ExitUse]:
+    """Every host and exit with requests on ``day`` or a remembered cool-down, by exit then host."""
+    found: dict[tuple[str, str], ExitUse] = {}
+    for key, n in counts_on(store, day).items():
+        parts = split_daily_key(key)
+        if parts is not None:
+            what, host, exit = parts
+            use = found.get((exit, host)) or ExitUse(exit, host)
+            found[exit, host] = replace(use, requests=n) if what == "pages" else replace(use, verification=n)
+    for state in host_states(store):
+        cooling = state.until is not None and state.until > now
+        if cooling or state.strikes:
+            use = found.get((state.exit, state.host)) or ExitUse(state.exit, state.host)
+            until = state.until if cooling else None
+            found[state.exit, state.host] = replace(use, until=until, strikes=state.strikes, reason=state.reason)
+    return [found[k] for k in sorted(found)]
 
 
 def migrate_host_state(db: sqlite_utils.Database) -> None:
