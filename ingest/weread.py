@@ -756,7 +756,7 @@ async def fetch_account(
 class SessionStatus:
     """What ``login weread --status`` and ``stats`` say (never a cookie)."""
 
-    path: Path
+    path: str
     origin: str | None  # None: no session
     created: datetime | None = None
     renewed: datetime | None = None
@@ -783,10 +783,10 @@ def session_status(config: Config, *, environ: Mapping[str, str] = os.environ) -
     try:
         session = load_session(path, environ=environ)
     except SessionError as exc:
-        return SessionStatus(path, None, error=exc.reason)
+        return SessionStatus(str(path), None, error=exc.reason)
     if session is None:
-        return SessionStatus(path, None)
-    return SessionStatus(path, session.origin, session.created, session.renewed, session.expired)
+        return SessionStatus(str(path), None)
+    return SessionStatus(str(path), session.origin, session.created, session.renewed, session.expired)
 
 
 async def check_session(client: WeReadClient) -> int:

@@ -426,6 +426,9 @@ def test_a_rejected_skey_is_renewed_with_wr_rt_and_the_crawl_goes_on(env: Env, f
     assert env.sql("select count(*) from articles")[0][0] == 2
     stats = env.invoke("stats")
     assert "weread session: logged in" in stats.out and "last renewed 20" in stats.out
+    as_json = json.loads(env.invoke("stats", "--json").out)["weread"]
+    assert as_json["origin"] == "cookie-file" and as_json["renewed"] and as_json["expired"] is None
+    assert as_json["path"] == str(session_file(env))
     assert_no_secret_leaked(env, result.out, result.err, stats.out)
 
 
