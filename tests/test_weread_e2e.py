@@ -12,7 +12,6 @@ import io
 import json
 import sqlite3
 import stat
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -137,7 +136,10 @@ class FakeWeRead:
         return Reply(
             200,
             b'{"succ": 1}',
-            {"Content-Type": "application/json", "Set-Cookie": f"wr_skey={self.renewed_to}; Path=/; Domain=.weread.qq.com"},
+            {
+                "Content-Type": "application/json",
+                "Set-Cookie": f"wr_skey={self.renewed_to}; Path=/; Domain=.weread.qq.com",
+            },
         )
 
     def _login_info(self, r: Recorded) -> Reply:
@@ -267,7 +269,9 @@ def test_a_cookie_file_that_is_not_logged_in_saves_nothing(env: Env, fake: FakeW
     assert not session_file(env).exists()
     (env.path / "bad.txt").write_text("wr_vid=1")
     bad = env.invoke("login", "weread", "--cookie-file", "bad.txt")
-    assert bad.code == 2 and bad.err.strip() == "jianbao: bad.txt: no wr_skey cookie for weread.qq.com in the cookie file"
+    assert (
+        bad.code == 2 and bad.err.strip() == "jianbao: bad.txt: no wr_skey cookie for weread.qq.com in the cookie file"
+    )
 
 
 def _qr_text(url: str) -> str:
@@ -316,7 +320,9 @@ def test_crawl_an_account_over_several_pages_then_a_second_run_lists_one_page(en
     assert fake.list_calls() == [(BOOK_A, 0), (BOOK_A, 2), (BOOK_A, 4), (BOOK_A, 5)]
     assert sorted(fake.article_fetches()) == sorted(f"/s/{short_id(n)}" for n in range(1, 8))
     rows = env.sql("select title, published, cover, digest from weread_listed where url like '%art3_x'")
-    assert rows == [("第3篇：测试文章标题", "2025-12-01T16:00:00+08:00", "https://mmbiz.qpic.cn/mmbiz_jpg/3cover/0", "第3篇的摘要")]
+    assert rows == [
+        ("第3篇：测试文章标题", "2025-12-01T16:00:00+08:00", "https://mmbiz.qpic.cn/mmbiz_jpg/3cover/0", "第3篇的摘要")
+    ]
     assert env.sql("select count(*) from articles")[0][0] == 7
 
     second = env.invoke("crawl")
@@ -388,9 +394,7 @@ def test_risk_control_pauses_only_the_account_sources_and_a_later_run_finishes(e
     assert env.sql("select resume from weread_accounts where book_id = ?", (BOOK_A,)) == [(None,)]
 
 
-def test_an_expired_login_is_said_once_the_other_sources_finish_and_the_exit_is_1(
-    env: Env, fake: FakeWeRead
-) -> None:
+def test_an_expired_login_is_said_once_the_other_sources_finish_and_the_exit_is_1(env: Env, fake: FakeWeRead) -> None:
     configure(env, account("a", ACCOUNT_A), account("b", ACCOUNT_B), QQ_SOURCE)
     (env.path / "urls.txt").write_text(f"https://news.qq.com/rain/a/{qq_id(1)}\n")
     env.server.route(QQ, f"/rain/a/{qq_id(1)}", Reply.html(qq_page(1)))
@@ -516,6 +520,3 @@ def test_session_file_is_0600_atomic_and_its_repr_shows_no_cookie(tmp_path: Path
     with pytest.raises(weread.SessionError) as info:
         weread.load_session(path, environ={})
     assert SKEY not in str(info.value)
-
-
-Check = Callable[[], None]
