@@ -367,13 +367,14 @@ class WeReadClient:
         while True:
             if before is not None:
                 await before()
+            used = self.session.cookies.get(COOKIE_SKEY)
             try:
                 return (await self._once(method, path, json_body=json_body)).content
             except WeReadLoginExpired:
                 if renewed:
                     self._mark_expired()
                     raise
-                await self.renew()
+                await self.renew(stale=used)
                 renewed = True
             except WeReadRiskControl as exc:
                 if risk_waited:
@@ -383,14 +384,19 @@ class WeReadClient:
 
     # -- the session's life ----------------------------------------------------------------------------
 
-    async def renew(self) -> None:
-        """A new ``wr_skey`` through ``wr_rt``; WeReadLoginExpired when WeRead will not give one."""
+    async def renew(self, *, stale: str | None = None) -> None:
+        """A new ``wr_skey`` through ``wr_rt``; WeReadLoginExpired when WeRead will not give one.
+
+        ``stale`` is the skey a rejected request carried: when another request renewed it meanwhile,
+        there is nothing to do (renewing twice would trade the fresh skey for nothing)."""
         session = self.session
         if session is None:
             raise WeReadLoginExpired(NO_SESSION)
         async with self._renew_lock:
             if self.expired:
                 raise WeReadLoginExpired()
+            if stale is not None and session.cookies.get(COOKIE_SKEY) != stale:
+                return
             if not session.can_renew:
                 self._mark_expired()
                 raise WeReadLoginExpired()
@@ -572,7 +578,7 @@ class WeReadAccounts:
                     policy=self.policy,
                     now=self.now,
                     count_lists=not self.dry_run,
-                    persist=not self.dry_run,
+                    # renewals are saved even in a dry run: WeRead may have replaced wr_rt along the way
                 )
             return self._client
 

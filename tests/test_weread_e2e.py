@@ -520,3 +520,53 @@ def test_session_file_is_0600_atomic_and_its_repr_shows_no_cookie(tmp_path: Path
     with pytest.raises(weread.SessionError) as info:
         weread.load_session(path, environ={})
     assert SKEY not in str(info.value)
+
+
+# --- the client on its own ----------------------------------------------------------------------------
+
+
+def _client(env: Env, monkeypatch: pytest.MonkeyPatch, skey: str = SKEY) -> weread.WeReadClient:
+    from ingest.config import load_config
+
+    env.server.apply_env(monkeypatch)
+    configure(env)
+    config = load_config(env.path / "config.toml")
+    session = weread.Session({"wr_vid": VID, "wr_skey": skey, "wr_rt": RT}, "qr")
+    return weread.WeReadClient(config, session)
+
+
+def test_concurrent_rejections_renew_once(env: Env, fake: FakeWeRead, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    client = _client(env, monkeypatch, skey="SK-stale")
+
+    async def run() -> list[bytes]:
+        async with client:
+            return await asyncio.gather(client.list_articles(BOOK_A, 0), client.list_articles(BOOK_B, 0))
+
+    a, b = asyncio.run(run())
+    assert b"art1~x" in a and b"art11~x" in b
+    assert len(env.server.requests_to(WR, "/web/login/renewal")) == 1
+    assert client.session is not None and client.session.cookies["wr_skey"] == "SK-secret-2"
+
+
+def test_a_redirect_is_not_followed_and_no_cookie_leaves_weread(
+    env: Env, fake: FakeWeRead, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from ingest.errors import PermanentFetchError
+
+    env.server.route(WR, "/web/shelf/bookIds", Reply.redirect("https://mp.weixin.qq.com/s/elsewhere"))
+    client = _client(env, monkeypatch)
+
+    async def run() -> None:
+        async with client:
+            await client.shelf_ids()
+
+    with pytest.raises(PermanentFetchError) as info:
+        asyncio.run(run())
+    assert "not followed" in str(info.value) and SKEY not in str(info.value)
+    assert env.server.requests_to(WX) == []
+    with pytest.raises(ValueError):
+        asyncio.run(client.call("GET", "https://mp.weixin.qq.com/s/x"))
