@@ -128,9 +128,9 @@ def clean_url(raw: Any, base: str | None = None) -> str | None:
         return None
     if url.startswith("//"):
         url = "https:" + url
-    elif base and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
-        url = urljoin(base, url)
     try:
+        if base and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
+            url = urljoin(base, url)
         parts = urlsplit(url)
     except ValueError:
         return None

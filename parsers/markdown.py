@@ -78,12 +78,16 @@ def clean_image_url(src: str | None, base_url: str) -> str | None:
         return None
     if url.startswith("//"):
         url = "https:" + url
-    elif not url.startswith(("http://", "https://")):
-        if url.startswith("./") or "/" not in url.split("?")[0]:
-            # a bare relative file name in a saved page points at a local copy, not the web
-            return None
-        url = urljoin(base_url, url)
-    parts = urlsplit(url)
+    elif not url.startswith(("http://", "https://")) and (url.startswith("./") or "/" not in url.split("?")[0]):
+        # a bare relative file name in a saved page points at a local copy, not the web
+        return None
+    try:  # an unclosed "[" or a port past 65535 makes a junk image, not a broken page
+        if not url.startswith(("http://", "https://")):
+            url = urljoin(base_url, url)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError:
+        return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     if parts.scheme == "http" and parts.hostname.endswith((".qpic.cn", ".gtimg.com", ".gtimg.cn", ".qq.com")):
@@ -113,8 +117,11 @@ def _link_href(href: str | None, base_url: str) -> str | None:
         return None
     if href.startswith("//"):
         href = "https:" + href
-    url = urljoin(base_url, href)
-    parts = urlsplit(url)
+    try:
+        url = urljoin(base_url, href)
+        parts = urlsplit(url)
+    except ValueError:
+        return None  # an unclosed "[": the link text stays, the link goes
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None  # javascript:, weixin://, mailto: tricks
     return url

@@ -10,6 +10,7 @@ reader sees wins over a meta time that disagrees with it); the media named as th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import datetime, timedelta
@@ -398,7 +399,8 @@ def _absolute_images(node: LexborNode, base_url: str) -> None:
         for name in IMAGE_ATTRS:
             value = (attrs.get(name) or "").strip()
             if value.startswith(("./", "../")) and "_files/" not in value:
-                img.attrs[name] = urljoin(base_url, value)
+                with contextlib.suppress(ValueError):  # a malformed one is dropped later, with its image
+                    img.attrs[name] = urljoin(base_url, value)
 
 
 def _plain(markdown: str) -> str:

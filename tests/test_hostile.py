@@ -244,3 +244,25 @@ def test_sigterm_during_a_trickling_download_stops_the_crawl_and_frees_the_lock(
     result = hostile.run("crawl")
     assert result.code == 0, result.out + result.err
     assert hostile.count("articles") == 2
+
+
+def test_malformed_image_and_link_urls_in_a_page_drop_the_image_not_the_page(hostile: Env) -> None:
+    clip = hostile.path / "clip.md"
+    clip.write_text(
+        '---\ntitle: "坏图片"\nurl: "https://www.example.com/clip"\n---\n正文一段，内容足够长。\n\n'
+        "![图](http://[::1/a.jpg)\n\n![图](http://127.0.0.1:99999/b.jpg)\n\n[链接](http://[::1/c)\n\n"
+        "![图](https://inews.gtimg.com/om_bt/ok/641)\n",
+        encoding="utf-8",
+    )
+    body = "<p>这是一段足够长的正文，讲述了许多事情，细节很多，读者可以慢慢看。</p>" * 6
+    page = (
+        "<html><head><meta charset='utf-8'><title>坏链接</title></head><body><article><h1>坏链接</h1>"
+        f"{body}<img src='http://[::1/a.jpg'><a href='http://[::1/b'>链接</a>"
+        "<img src='https://inews.gtimg.com/om_bt/ok2/641'></article></body></html>"
+    )
+    hostile.server.route("news.example.com", "/bad.html", Reply.html(page))
+    result = hostile.run("import", str(clip), "https://news.example.com/bad.html")
+    assert result.code == 0 and "Traceback" not in result.err, result.out + result.err
+    images = sorted(str(i) for (i,) in hostile.sql("select images from articles"))
+    assert images == ['["https://inews.gtimg.com/om_bt/ok/641"]', '["https://inews.gtimg.com/om_bt/ok2/641"]']
+    assert hostile.run("export", str(hostile.path / "site")).code == 0
