@@ -101,13 +101,13 @@ def parse_web(html: str, url: str) -> Article:
     names = _site_names(tree, meta, canonical)
     title, heading = _title(tree, meta, names)
     near = _near_title(heading)
-    published = _published(tree, meta, json_dates, near, canonical)
-    account = _account(tree, meta, near, heading)
-    author = _author(tree, meta, near, heading, names | ({account} if account else set()))
-
     node = main_block(tree, heading)
     if node is None:
         raise NotAnArticle("not-article", url=url, detail="no main text found")
+    published = _published(tree, meta, json_dates, near, canonical, node)
+    account = _account(tree, meta, near, heading)
+    author = _author(tree, meta, near, heading, names | ({account} if account else set()))
+
     strip_furniture(node)
     _absolute_images(node, canonical)
     rendered = html_to_markdown(node, base_url=canonical)
@@ -286,7 +286,7 @@ def _year_hint(meta: dict[str, str], json_dates: list[str], tree: LexborHTMLPars
 
 
 def _published(
-    tree: LexborHTMLParser, meta: dict[str, str], json_dates: list[str], near: str, url: str
+    tree: LexborHTMLParser, meta: dict[str, str], json_dates: list[str], near: str, url: str, article: LexborNode
 ) -> datetime | None:
     """The meta time, unless the time shown next to the title says otherwise (to the minute)."""
     claimed: Found | None = None
@@ -310,9 +310,13 @@ def _published(
         return claimed.when
     if shown is not None:
         return shown.when
-    # a labelled date elsewhere on the page ("发布日期：2019-03-06" under the article)
-    body = tree.body
-    text = body.text(separator=" ") if body is not None else ""
+    # a labelled date around the article ("发布日期：2019-03-06" under it), never one of a side list
+    region = article
+    for _ in range(2):
+        if region.parent is None or region.parent.tag in ("body", "html"):
+            break
+        region = region.parent
+    text = region.text(separator=" ")
     for m in LABELED_DATE.finditer(text):
         found = search_datetime(text[m.end() : m.end() + 40])
         if found is not None and found.start <= 4:

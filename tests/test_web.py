@@ -298,6 +298,20 @@ def test_without_a_title_element_the_h1_is_the_title_and_its_time_is_read() -> N
     assert a.body.startswith("第0段：") and "07:30" not in a.body
 
 
+def test_a_labelled_date_in_a_side_list_is_not_the_articles() -> None:
+    paragraphs = "".join(f"<p>第{i}段：这是一段足够长的正文，用来让页面像一篇真正的新闻报道。</p>" for i in range(5))
+    side = '<div class="left"><ul><li><a href="/o">旧闻一则</a><span>时间：2019-01-01</span></li></ul></div>'
+    page = (
+        f"<html><head><title>江城举办秋季马拉松_示例网</title></head><body>{side}"
+        f'<div class="main"><h1>江城举办秋季马拉松</h1><div class="text">{paragraphs}</div>{{under}}</div>'
+        "</body></html>"
+    )
+    a = parse_web(page.format(under=""), "https://news.example.cn/a/1.html")
+    assert a.published is None
+    b = parse_web(page.format(under="<div>发布日期：2024-10-20</div>"), "https://news.example.cn/a/1.html")
+    assert b.published is not None and b.published.isoformat() == "2024-10-20T00:00:00+08:00"
+
+
 CORPUS_WEB = ROOT.parent / "shared" / "corpus" / "web"
 
 
