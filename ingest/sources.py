@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 from ingest.config import SourceConfig
 from ingest.errors import ConfigError
 from ingest.seen import SeenURLs
-from parsers.errors import ParseError
+from parsers.errors import InvalidURL, ParseError
 from parsers.listings import (
     AlbumCursor,
     Cursor,
@@ -37,6 +37,7 @@ from parsers.listings import (
     parse_sitemap,
     parse_url_list,
 )
+from parsers.urls import split_url
 
 QQ_CHANNEL_URL = "https://i.news.qq.com/web_feed/getPCList"
 QQ_HOT_URL = "https://r.inews.qq.com/gw/event/hot_ranking_list?page_size=50"
@@ -138,7 +139,7 @@ async def page_through(
         visited.add(key)
         budget -= 1
         listing = await fetch_listing(fetcher, request)
-        queue.extend(dataclasses.replace(first, url=child, label=None) for child in listing.children)
+        queue.extend(dataclasses.replace(first, url=c, label=None) for c in listing.children if _usable(c, seen))
         if not listing.entries:
             continue  # an index of sitemaps, or an empty page: whatever is queued still counts
         fresh = seen.fresh(listing.entries)
@@ -148,8 +149,20 @@ async def page_through(
             return
         if listing.next is not None:
             following = follow(listing.next)
-            if following is not None:
+            if following is not None and _usable(following.url, seen):
                 queue.append(following)
+
+
+def _usable(url: str, seen: SeenURLs) -> bool:
+    """A child listing or next page no fetch can take (port 99999) is passed over and reported like an
+    unusable entry: the listing's other pages still count, the source does not fail on every run."""
+    try:
+        split_url(url)
+    except InvalidURL as exc:
+        if seen.on_unusable is not None:
+            seen.on_unusable(url, exc.reason)
+        return False
+    return True
 
 
 # --- one request builder per kind ------------------------------------------------------------------

@@ -266,3 +266,35 @@ def test_malformed_image_and_link_urls_in_a_page_drop_the_image_not_the_page(hos
     images = sorted(str(i) for (i,) in hostile.sql("select images from articles"))
     assert images == ['["https://inews.gtimg.com/om_bt/ok/641"]', '["https://inews.gtimg.com/om_bt/ok2/641"]']
     assert hostile.run("export", str(hostile.path / "site")).code == 0
+
+
+def test_a_child_sitemap_or_next_page_no_fetch_can_take_is_passed_over(hostile: Env) -> None:
+    good = [_page(hostile, n) for n in (17, 18)]
+    index = (
+        '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<sitemap><loc>http://127.0.0.1:99999/a.xml</loc></sitemap>"
+        "<sitemap><loc>https://news.example.com/b.xml</loc></sitemap></sitemapindex>"
+    )
+    urlset = (
+        '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{good[0]}</loc></url></urlset>"
+    )
+    atom = (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>f</title>'
+        '<link rel="next" href="http://127.0.0.1:99999/page2"/>'
+        f'<entry><title>x</title><id>x</id><link href="{good[1]}"/></entry></feed>'
+    )
+    xml = {"Content-Type": "application/xml"}
+    hostile.server.route("news.example.com", "/index.xml", Reply(200, index.encode(), xml))
+    hostile.server.route("news.example.com", "/b.xml", Reply(200, urlset.encode(), xml))
+    hostile.server.route("news.example.com", "/atom.xml", Reply(200, atom.encode(), xml))
+    hostile.write_config(
+        sources='[[sources]]\nname = "sm"\nkind = "sitemap"\nurl = "https://news.example.com/index.xml"\n\n'
+        '[[sources]]\nname = "atom"\nkind = "feed"\nurl = "https://news.example.com/atom.xml"\n',
+        extra_http=BUDGETS,
+    )
+    result = hostile.run("crawl")
+    assert result.code == 0 and "source failed" not in result.err, result.out + result.err
+    assert hostile.count("articles") == 2
+    logged = {str(u) for (u,) in hostile.sql("select url from fetches where error like 'unusable URL%'")}
+    assert logged == {"http://127.0.0.1:99999/a.xml", "http://127.0.0.1:99999/page2"}
