@@ -47,9 +47,11 @@ FURNITURE_WORDS = frozenset(
     }
 )  # fmt: skip
 FURNITURE_TAGS = frozenset({"nav", "footer", "aside", "form", "menu"})
-# furniture words that only count on a container with little prose of its own (an article body
-# may be called "article-video" or carry "more" in a class)
-WEAK_WORDS = frozenset({"video", "player", "author", "editor", "bottom", "more", "tag", "tags", "app"})
+# furniture words that only count on a container with little prose of its own: an article's text
+# can sit in "TRS_Editor" (a CMS's rich-text box), "article-video" or "report-text"
+WEAK_WORDS = frozenset(
+    {"video", "player", "author", "editor", "bottom", "more", "tag", "tags", "app", "report", "vote", "follow"}
+)
 # class/id words of a page region that is never the article (a container inside one loses)
 REGION_WORDS = frozenset(
     {
