@@ -318,6 +318,11 @@ def test_long_retry_after_is_honoured_up_to_the_cap_and_said_as_it_is(env: Env) 
     assert f"paused: {QQ} (HTTP 429 asked to wait 7200 s)" in text and "verification" not in text, text
     assert len(env.server.requests_to(QQ, "/rain/a/busy")) == 1  # asked once, not hammered
     assert env.count("articles") == 1  # the other host went on
+    # the next run leaves the host alone, and says why as it is
+    later = env.run("crawl")
+    text = later.out + later.err
+    assert "HTTP 429 asked to wait 7200 s" in text and "verification" not in text, text
+    assert len(env.server.requests_to(QQ, "/rain/a/busy")) == 1
 
 
 # --- odd arguments to the query commands ------------------------------------------------------------
