@@ -81,16 +81,22 @@ _SPACE = re.compile(r"\s+")
 
 # --- data: phrases (checked on the rendered Markdown's paragraphs) -----------------------------------
 # a short paragraph holding one of these is furniture
+# a short paragraph holding one of these is furniture, whatever else it says
 FURNITURE_PHRASES = re.compile(
-    r"扫描?.{0,8}二维码|扫一扫|扫码|二维码|分享到|分享至|点击进入|点击投票|点击查看更多|下载.{0,8}客户端|"
-    r"客户端下载|相关新闻|相关阅读|相关推荐|相关文章|热点推荐|推荐新闻|推荐阅读|为你推荐|为您推荐|延伸阅读|"
-    r"延伸\s*·?\s*推荐|猜你喜欢|你可能会喜欢|网友评论仅供|更多猛料|返回.{0,6}首页|我要反馈|举报|跟贴|"
-    r"条评论|人参与|已有\d+|文章关键词|关键词[:：]|标签[:：]|打印本页|关闭窗口|字号|调整字体|"
-    r"放大字体|缩小字体|收藏本文|上一篇|下一篇|上一页|下一页|特别声明[:：]?以上内容|本平台仅提供信息存储服务|"
-    r"Notice: The content above|点击播放|自动播放|您的浏览器暂时无法播放|用微信扫|查看更多|【纠错】|"
-    r"点击关注|欢迎关注|阅读原文|阅读全文|展开全文|声明：.{0,40}(?:仅供参考|不构成)|版权所有|未经授权"
+    r"扫描?.{0,8}二维码|扫一扫|用微信扫|分享到[:：]|分享至好友|点击进入|点击投票|点击查看更多|下载.{0,8}客户端|"
+    r"客户端下载|网友评论仅供|更多猛料|返回.{0,6}首页|我要反馈|文章关键词|打印本页|关闭窗口|调整字体|放大字体|"
+    r"缩小字体|收藏本文|特别声明[:：]?以上内容|本平台仅提供信息存储服务|Notice: The content above|"
+    r"您的浏览器暂时无法播放|延伸\s*·\s*推荐|声明：.{0,40}(?:仅供参考|不构成)|版权所有|未经授权不得"
 )
 SHORT_PARAGRAPH = 80
+# these are furniture only as a whole line of a few words (a heading over a list, a button): in a
+# sentence they are news ("群众举报后，…", "扫码支付的骗局")
+FURNITURE_LABELS = re.compile(
+    r"二维码|扫码|分享|相关新闻|相关阅读|相关推荐|相关文章|热点推荐|推荐新闻|推荐阅读|为你推荐|为您推荐|延伸阅读|"
+    r"猜你喜欢|你可能会喜欢|举报|跟贴|评论|人参与|已有\d+|关键词[:：]|标签[:：]|字号|上一篇|下一篇|上一页|"
+    r"下一页|点击播放|自动播放|查看更多|【纠错】|点击关注|欢迎关注|阅读原文|阅读全文|展开全文|赞赏|收藏"
+)
+LABEL_LINE = 24
 # an editor line or a source line at the end; the source is kept as the account when nothing better
 EDITOR_LINE = re.compile(r"^[(（【\[]?\s*(?:责任编辑|责编|编辑|校对|审核|编审|值班编辑|实习编辑|美编|排版)\s*[:：|丨]")
 SOURCE_LINE = re.compile(r"^[(（【\[]?\s*(?:本文)?(?:来源|稿源|出处)\s*[:：|丨]\s*([^\s)）】\]]{2,30})")

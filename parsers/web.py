@@ -26,7 +26,9 @@ from parsers.markdown import IMAGE_ATTRS, clean_image_url, html_to_markdown, nor
 from parsers.portal import (
     EDITOR_LINE,
     END_MARKERS,
+    FURNITURE_LABELS,
     FURNITURE_PHRASES,
+    LABEL_LINE,
     SHORT_PARAGRAPH,
     SOURCE_LINE,
     main_block,
@@ -439,6 +441,8 @@ def _clean_body(markdown: str, title: str) -> tuple[str, str]:
             break
         if short and FURNITURE_PHRASES.search(text):
             continue
+        if len(text) <= LABEL_LINE and "。" not in text and FURNITURE_LABELS.search(text):
+            continue
         if len(out) < 3 and _is_header_line(text, title):
             continue
         out.append(para)
@@ -453,4 +457,8 @@ def _is_header_line(text: str, title: str) -> bool:
     if len(text) > 60:
         return False
     found = search_datetime(text, year=2000)  # any year: only whether the line is a time line
-    return found is not None and found.has_time and len(text) - (found.end - found.start) < 40
+    if found is None:
+        return False
+    rest = len(text) - (found.end - found.start)
+    # "2019-09-07 09:59 来源：…", or a dated byline without a sentence ("原创 2017-10-27 张三")
+    return (found.has_time and rest < 40) or (rest < 30 and not _PROSE_MARK.search(text))

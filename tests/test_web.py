@@ -312,6 +312,26 @@ def test_a_labelled_date_in_a_side_list_is_not_the_articles() -> None:
     assert b.published is not None and b.published.isoformat() == "2024-10-20T00:00:00+08:00"
 
 
+def test_short_sentences_with_furniture_words_are_news() -> None:
+    kept = (
+        "群众举报后，警方迅速出警。",
+        "扫码支付需谨慎，谨防二维码被调包。",
+        "他的做法值得赞赏。",
+        "相关新闻发布会将于下周举行。",
+    )
+    paragraphs = "".join(f"<p>第{i}段：这是一段足够长的正文，用来让页面像一篇真正的新闻报道。</p>" for i in range(4))
+    lines = "".join(f"<p>{k}</p>" for k in kept)
+    furniture = "<p>相关新闻</p><p>分享到：</p><p>举报</p><p>扫码关注我们</p>"
+    html = (
+        "<html><head><title>反诈宣传进社区_示例网</title></head><body><h1>反诈宣传进社区</h1>"
+        f'<div class="text">{paragraphs}{lines}{furniture}</div></body></html>'
+    )
+    a = parse_web(html, "https://news.example.cn/a/2.html")
+    for k in kept:
+        assert k in a.body, k
+    assert a.body.endswith("相关新闻发布会将于下周举行。")
+
+
 CORPUS_WEB = ROOT.parent / "shared" / "corpus" / "web"
 
 
