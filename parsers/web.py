@@ -418,6 +418,13 @@ def _clean_body(markdown: str, title: str) -> tuple[str, str]:
     """Drop furniture paragraphs, editor and source lines, a re-post's footer, a repeated title and
     the time line; returns the body and the source a "来源：…" line named."""
     paragraphs = [p for p in markdown.split("\n\n") if p.strip()]
+    # from a follow call in the second half on, the rest is a re-post's footer
+    half = len(paragraphs) // 2
+    for i, para in enumerate(paragraphs[half:], start=half):
+        text = _plain(para)
+        if text and len(text) <= 200 and END_MARKERS.search(text):
+            paragraphs = paragraphs[:i]
+            break
     out: list[str] = []
     source = ""
     n = len(paragraphs)
@@ -434,11 +441,10 @@ def _clean_body(markdown: str, title: str) -> tuple[str, str]:
         if short and EDITOR_LINE.match(text):
             continue
         m = SOURCE_LINE.match(text)
-        if short and m:
+        # at the top or the end it names the article's source; in the middle it credits a chart
+        if short and m and (i < 2 or i >= n - 4):
             source = source or m.group(1)
             continue
-        if i >= n // 2 and len(text) <= 200 and END_MARKERS.search(text):
-            break
         if short and FURNITURE_PHRASES.search(text):
             continue
         if len(text) <= LABEL_LINE and "。" not in text and FURNITURE_LABELS.search(text):

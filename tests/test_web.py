@@ -332,6 +332,18 @@ def test_short_sentences_with_furniture_words_are_news() -> None:
     assert a.body.endswith("相关新闻发布会将于下周举行。")
 
 
+def test_a_source_credit_in_the_middle_stays_a_caption() -> None:
+    paragraphs = [f"<p>第{i}段：这是一段足够长的正文，用来让页面像一篇真正的新闻报道。</p>" for i in range(8)]
+    paragraphs.insert(4, "<p>来源：国家统计局</p>")
+    html = (
+        "<html><head><title>前三季度经济数据发布_示例网</title></head><body><h1>前三季度经济数据发布</h1>"
+        f'<div class="text">{"".join(paragraphs)}<p>本文来源：江城日报</p></div></body></html>'
+    )
+    a = parse_web(html, "https://news.example.cn/a/3.html")
+    assert "来源：国家统计局" in a.body  # credits the chart above it
+    assert "本文来源" not in a.body and a.account == "江城日报"
+
+
 CORPUS_WEB = ROOT.parent / "shared" / "corpus" / "web"
 
 
