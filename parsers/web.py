@@ -80,8 +80,7 @@ URL_YEAR = re.compile(r"(?<!\d)(20\d\d|19\d\d)(?=[-/_]?\d{2})")
 MIN_TEXT_CHARS = 20
 NO_TITLE_MIN_CHARS = 200  # without any title, only a substantial text is an article
 NEAR_TITLE_LINES = 12  # lines of page text after the title where its time and source sit
-NEAR_TITLE_CHARS = 2000
-PROSE_LINE = 50  # a longer line is the article starting: no more metadata after it
+PROSE_SENTENCE = 20  # a longer line with a comma or a full stop is the article starting
 _PROSE_MARK = re.compile(r"[，。！？；]")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -250,28 +249,31 @@ def _strip_site(title: str, names: set[str]) -> str:
 
 
 def _near_title(heading: LexborNode | None) -> str:
-    """The short lines of page text right after the title: where portals print time, source, author."""
+    """The short lines of page text right after the title (its following siblings, then its
+    parents' following siblings): where portals print the time, the source, the byline."""
+    near: list[str] = []
     node = heading
-    anchor = heading.text(separator="\n").strip() if heading is not None else ""
     for _ in range(4):
-        if node is None:
-            return ""
-        text = node.text(separator="\n")
-        # the heading's own text marks the spot (the title may be og:title or <title>'s words)
-        at = text.find(anchor) if anchor else -1
-        after = text[at + len(anchor) : at + len(anchor) + NEAR_TITLE_CHARS] if at >= 0 else ""
-        near: list[str] = []
-        for raw in after.split("\n"):
-            line = normalize_text(raw)
-            if not line:
-                continue
-            if (len(line) > PROSE_LINE and _PROSE_MARK.search(line)) or len(near) == NEAR_TITLE_LINES:
-                break  # the article has begun (it may well start with a date)
-            near.append(line)
-        if near:
-            return " ".join(near)
+        if node is None or node.tag in ("body", "html"):
+            break
+        sib = node.next
+        while sib is not None:
+            if sib.tag == "-text":
+                text = sib.text_content or ""
+            elif sib.tag in ("-comment", None) or (sib.tag or "").startswith("-"):
+                text = ""
+            else:
+                text = sib.text(separator="\n")
+            for raw in text.split("\n"):
+                line = normalize_text(raw)
+                if not line:
+                    continue
+                if (len(line) > PROSE_SENTENCE and _PROSE_MARK.search(line)) or len(near) == NEAR_TITLE_LINES:
+                    return " ".join(near)  # the article has begun (it may well start with a date)
+                near.append(line)
+            sib = sib.next
         node = node.parent
-    return ""
+    return " ".join(near)
 
 
 def _year_hint(meta: dict[str, str], json_dates: list[str], tree: LexborHTMLParser, url: str) -> int | None:
