@@ -12,6 +12,10 @@
     │   └── Blocked                   verification / rate-limit page: host cools down, URL stays pending
     ├── ConfigError                   ingest: config.toml unreadable, unknown key or bad value (``key``)
     ├── CrawlLocked                   ingest: another crawl holds the database lock (``pid``)
+    ├── WeReadError                   parsers/weread: WeRead answered an ``errCode`` (``code``)
+    │   ├── WeReadLoginExpired        -2012/-2010 and no renewal: the user must log in again
+    │   └── WeReadRiskControl         -2041: ask WeRead nothing more for a while
+    ├── SessionError                  ingest/weread: the WeRead session file or variable is unusable
     └── StorageError                  storage: the database cannot be used (``path``)
         └── NoArticle                 storage: no article with that id or URL
 
