@@ -86,17 +86,17 @@ FURNITURE_PHRASES = re.compile(
     r"扫描?.{0,8}二维码|扫一扫|用微信扫|分享到[:：]|分享至好友|点击进入|点击投票|点击查看更多|下载.{0,8}客户端|"
     r"客户端下载|网友评论仅供|更多猛料|返回.{0,6}首页|我要反馈|文章关键词|打印本页|关闭窗口|调整字体|放大字体|"
     r"缩小字体|收藏本文|特别声明[:：]?以上内容|本平台仅提供信息存储服务|Notice: The content above|"
-    r"您的浏览器暂时无法播放|延伸\s*·\s*推荐|声明：.{0,40}(?:仅供参考|不构成)|版权所有|未经授权不得"
+    r"您的浏览器暂时无法播放|延伸\s*·\s*推荐|声明：.{0,40}(?:仅供参考|不构成)|版权所有|未经授权，?不得"
 )
 SHORT_PARAGRAPH = 80
 # these are furniture only as a whole line of a few words (a heading over a list, a button): in a
 # sentence they are news ("群众举报后，…", "扫码支付的骗局")
 FURNITURE_LABELS = re.compile(
-    r"二维码|扫码|分享|相关新闻|相关阅读|相关推荐|相关文章|热点推荐|推荐新闻|推荐阅读|为你推荐|为您推荐|延伸阅读|"
+    r"二维码|扫码|分享|相关新闻|相关阅读|相关文章|推荐|延伸阅读|"
     r"猜你喜欢|你可能会喜欢|举报|跟贴|评论|人参与|已有\d+|关键词[:：]|标签[:：]|字号|上一篇|下一篇|上一页|"
     r"下一页|点击播放|自动播放|查看更多|【纠错】|点击关注|欢迎关注|阅读原文|阅读全文|展开全文|赞赏|收藏"
 )
-LABEL_LINE = 24
+LABEL_LINE = 14
 # an editor line or a source line at the end; the source is kept as the account when nothing better
 EDITOR_LINE = re.compile(r"^[(（【\[]?\s*(?:责任编辑|责编|编辑|校对|审核|编审|值班编辑|实习编辑|美编|排版)\s*[:：|丨]")
 SOURCE_LINE = re.compile(r"^[(（【\[]?\s*(?:本文)?(?:来源|稿源|出处)\s*[:：|丨]\s*([^\s)）】\]]{2,30})")
@@ -233,6 +233,7 @@ def strip_furniture(node: LexborNode) -> None:
     root = node.mem_id
     doomed: set[int] = set()
     order: list[LexborNode] = []
+    keep: list[LexborNode] = []
 
     def doom(el: LexborNode) -> None:
         doomed.add(el.mem_id)
@@ -259,6 +260,8 @@ def strip_furniture(node: LexborNode) -> None:
         # never the bulk of the article: a wrapper named "article-share-wrap" can hold it all
         if own > 0.4 * total or (hit <= WEAK_WORDS and own > 200):
             continue
+        if hit <= WEAK_WORDS:
+            keep.append(el)  # a player's chrome goes, the article's video stays
         doom(el)
     for el in node.css("ul, ol, dl, div, table, p, section, nav, header, footer, aside"):
         if not spared(el):
@@ -272,8 +275,23 @@ def strip_furniture(node: LexborNode) -> None:
     for img in node.css("img"):
         if spared(img) and is_icon(img):
             doom(img)
+    for el in keep:
+        _hoist_media(el)
     for el in order:
         el.decompose()
+
+
+def _hoist_media(el: LexborNode) -> None:
+    """Move the videos and embedded players out of ``el`` (about to go), just before it."""
+    for media in el.css("video, iframe"):
+        attrs = media.attributes
+        if media.tag == "video" and not attrs.get("src"):
+            source = media.css_first("source[src]")
+            if source is None:
+                continue
+            media.attrs["src"] = source.attributes.get("src") or ""
+        if attrs.get("src") or attrs.get("data-src") or media.tag == "video":
+            el.insert_before(media)
 
 
 def is_icon(img: LexborNode) -> bool:

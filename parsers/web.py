@@ -14,6 +14,7 @@ import contextlib
 import json
 import re
 from datetime import datetime, timedelta
+from html import unescape
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -81,6 +82,7 @@ MIN_TEXT_CHARS = 20
 NO_TITLE_MIN_CHARS = 200  # without any title, only a substantial text is an article
 NEAR_TITLE_LINES = 12  # lines of page text after the title where its time and source sit
 PROSE_SENTENCE = 20  # a longer line with a comma or a full stop is the article starting
+_WORD = re.compile(r"\w")
 _PROSE_MARK = re.compile(r"[，。！？；]")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -435,10 +437,10 @@ def _clean_body(markdown: str, title: str) -> tuple[str, str]:
             out.append(para)
             continue
         text = _plain(para)
-        if not text:
+        if not _WORD.search(unescape(text)):
             if _MD_IMAGE.search(para):
                 out.append(para)  # a linked image
-            continue
+            continue  # nothing to read: a carousel's arrows, a row of bullets
         short = len(text) <= SHORT_PARAGRAPH
         if short and EDITOR_LINE.match(text):
             continue

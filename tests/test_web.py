@@ -160,9 +160,12 @@ def test_portal_article_without_the_furniture_inside_its_container() -> None:
     assert a.body.startswith("（原标题：三号线贯通！江城地铁线网再添新成员）")
     assert a.body.endswith("明年上半年具备开通条件。")
     assert "图片来源：江城地铁集团" in a.body
+    # the player's chrome goes, its video stays (the address from its <source>)
+    assert "[视频](https://flv.portal.example/2019/09/07/metro.mp4)" in a.body
     for noise in (
         "延伸", "推荐", "二号线北延段", "thumbnail", "end_news", "本文来源", "责任编辑", "分享", "二维码",
-        "跟贴", "网友评论", "avatar", "终于等到了", "暴雨预警", "举报", "3356", "2019-09-07",
+        "跟贴", "网友评论", "avatar", "终于等到了", "暴雨预警", "举报", "3356", "2019-09-07 ", "浏览器",
+        "江城台", "poster",
     ):  # fmt: skip
         assert noise not in a.body, noise
     assert_clean(a)
