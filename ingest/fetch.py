@@ -139,6 +139,11 @@ def _host_of(url: httpx.URL) -> str:
     return norm_host(url.host)
 
 
+def _port_ok(url: httpx.URL) -> bool:
+    # httpx takes port 99999 and the socket layer fails on it inside a task group: refuse it here
+    return url.port is None or 0 < url.port < 65536
+
+
 def _headers_for(host: str) -> dict[str, str]:
     best: tuple[int, dict[str, str]] | None = None
     for suffix, extra in SOURCE_HEADERS.items():
@@ -385,6 +390,8 @@ class Fetcher:
             raise InvalidURL(f"not a valid URL ({exc})", url=url) from exc
         if start.scheme not in ("http", "https") or not start.host:
             raise InvalidURL("not an http(s) URL with a host", url=url)
+        if not _port_ok(start):
+            raise InvalidURL(f"port {start.port} out of range 1-65535", url=url)
 
         host = _host_of(start)
         sent = _headers_for(host)
@@ -547,7 +554,7 @@ class Fetcher:
                 raise PermanentFetchError(
                     f"redirect to an invalid URL {location!r}", url=url, status=hop.status
                 ) from exc
-            if target.scheme not in ("http", "https") or not target.host:
+            if target.scheme not in ("http", "https") or not target.host or not _port_ok(target):
                 raise PermanentFetchError(f"redirect to an unusable URL {location!r}", url=url, status=hop.status)
             if any(marker in target.path for marker in VERIFY_MARKERS):
                 await self.exit_blocked(_host_of(current), exit.label)

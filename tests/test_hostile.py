@@ -97,7 +97,10 @@ def test_a_redirect_loop_is_one_failure(hostile: Env) -> None:
     assert _line(result.lines, good).startswith("stored:")
 
 
-@pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://127.0.0.1/x", "javascript:alert(1)", "http://[::1"])
+@pytest.mark.parametrize(
+    "target",
+    ["file:///etc/passwd", "ftp://127.0.0.1/x", "javascript:alert(1)", "http://[::1", "http://127.0.0.1:99999/x"],
+)
 def test_a_redirect_off_the_web_is_refused(hostile: Env, target: str) -> None:
     url = _page(hostile, 5, Reply.redirect(target))
     result = hostile.run("import", url)
@@ -298,3 +301,18 @@ def test_a_child_sitemap_or_next_page_no_fetch_can_take_is_passed_over(hostile: 
     assert hostile.count("articles") == 2
     logged = {str(u) for (u,) in hostile.sql("select url from fetches where error like 'unusable URL%'")}
     assert logged == {"http://127.0.0.1:99999/a.xml", "http://127.0.0.1:99999/page2"}
+
+
+def test_a_source_url_no_fetch_can_take_fails_that_source_in_one_line(hostile: Env) -> None:
+    good = _page(hostile, 19)
+    (hostile.path / "urls.txt").write_text(good + "\n", encoding="utf-8")
+    hostile.write_config(
+        sources='[[sources]]\nname = "bad"\nkind = "feed"\nurl = "http://127.0.0.1:99999/f.xml"\n\n'
+        '[[sources]]\nname = "u"\nkind = "urls"\npath = "urls.txt"\n',
+        extra_http=BUDGETS,
+    )
+    result = hostile.run("crawl")
+    assert result.code == 1 and "Traceback" not in result.err
+    (line,) = [ln for ln in result.err.splitlines() if ln.startswith("[bad]")]
+    assert "source failed" in line and "port 99999" in line, line
+    assert hostile.count("articles") == 1  # the other source went on
