@@ -34,10 +34,16 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from ingest.config import Config, SourceConfig
-from ingest.errors import Blocked, ConfigError, PermanentFetchError, TransientFetchError
+from ingest.errors import Blocked, ConfigError, DeadlineExceeded, PermanentFetchError, TransientFetchError
 from ingest.fetch import RETRY_HTTP_CODES, _map_error
 from ingest.hosts import HostPaused, HostPolicy
 from ingest.seen import SeenURLs
@@ -292,17 +298,19 @@ class WeReadClient:
             assert self.session is not None
             headers["Cookie"] = self.session.header()
         http = self.config.http
+        # a long poll is allowed its own read timeout; nothing may trickle past max_time
+        deadline = max(http.max_time, timeout + http.timeout) if timeout else http.max_time
         retrying = AsyncRetrying(
             sleep=self._sleep,
             stop=stop_after_attempt(http.retries + 1 if retries else 1),
             wait=wait_random_exponential(multiplier=http.backoff, max=http.backoff_max),
-            retry=retry_if_exception_type(TransientFetchError),
+            retry=retry_if_exception_type(TransientFetchError) & retry_if_not_exception_type(DeadlineExceeded),
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
                 try:
-                    async with self.policy.turn(HOST):
+                    async with self.policy.turn(HOST), asyncio.timeout(deadline):
                         response = await self._http.request(
                             method,
                             path,
@@ -310,6 +318,8 @@ class WeReadClient:
                             headers=headers,
                             timeout=httpx.Timeout(http.timeout, read=timeout) if timeout else httpx.USE_CLIENT_DEFAULT,
                         )
+                except TimeoutError:
+                    raise DeadlineExceeded(f"no complete answer within {deadline:g} s (max_time)", url=url) from None
                 except HostPaused as exc:
                     raise Blocked(f"{HOST} is paused ({exc.reason})", url=ORIGIN) from None
                 except httpx.HTTPError as exc:
@@ -369,7 +379,7 @@ class WeReadClient:
                 await before()
             used = self.session.cookies.get(COOKIE_SKEY)
             try:
-                return (await self._once(method, path, json_body=json_body)).content
+                content = (await self._once(method, path, json_body=json_body)).content
             except WeReadLoginExpired:
                 if renewed:
                     self._mark_expired()
@@ -381,14 +391,20 @@ class WeReadClient:
                     raise await self._pause_for_risk(exc) from None
                 risk_waited = True
                 await self._sleep(self.risk_wait)
+            else:
+                if self.session.expired is not None:
+                    self.session.expired = None  # an earlier run's verdict: it works now
+                    self._save()
+                return content
 
     # -- the session's life ----------------------------------------------------------------------------
 
-    async def renew(self, *, stale: str | None = None) -> None:
+    async def renew(self, *, stale: str | None = None, final: bool = True) -> None:
         """A new ``wr_skey`` through ``wr_rt``; WeReadLoginExpired when WeRead will not give one.
 
         ``stale`` is the skey a rejected request carried: when another request renewed it meanwhile,
-        there is nothing to do (renewing twice would trade the fresh skey for nothing)."""
+        there is nothing to do (renewing twice would trade the fresh skey for nothing). With ``final``
+        False (renewing ahead of time) a refusal is not yet the session's end."""
         session = self.session
         if session is None:
             raise WeReadLoginExpired(NO_SESSION)
@@ -398,17 +414,17 @@ class WeReadClient:
             if stale is not None and session.cookies.get(COOKIE_SKEY) != stale:
                 return
             if not session.can_renew:
-                self._mark_expired()
+                self._mark_expired(final)
                 raise WeReadLoginExpired()
             before = session.cookies.get(COOKIE_SKEY)
             try:
                 answer = await self._once("POST", RENEWAL_PATH, json_body=RENEWAL_BODY)
             except WeReadError:
-                self._mark_expired()
+                self._mark_expired(final)
                 raise WeReadLoginExpired() from None
             fresh = answer.cookies.get(COOKIE_SKEY)
             if not fresh or fresh == before:
-                self._mark_expired()
+                self._mark_expired(final)
                 raise WeReadLoginExpired()
             session.renewed = self._now()
             session.expired = None
@@ -423,10 +439,11 @@ class WeReadClient:
         if session.can_renew and last is not None and self._now() - last > RENEW_AFTER:
             # the skey may still work when renewal does not: let the call itself decide then
             with contextlib.suppress(WeReadLoginExpired):
-                await self.renew()
-            self.expired = False
+                await self.renew(final=False)
 
-    def _mark_expired(self) -> None:
+    def _mark_expired(self, final: bool = True) -> None:
+        if not final:
+            return
         self.expired = True
         if self.session is not None and self.session.expired is None:
             self.session.expired = self._now()

@@ -570,3 +570,29 @@ def test_a_redirect_is_not_followed_and_no_cookie_leaves_weread(
     assert env.server.requests_to(WX) == []
     with pytest.raises(ValueError):
         asyncio.run(client.call("GET", "https://mp.weixin.qq.com/s/x"))
+
+
+def test_an_old_skey_is_renewed_ahead_of_time_and_a_refusal_then_is_not_the_end(env: Env, fake: FakeWeRead) -> None:
+    configure(env, account("b", ACCOUNT_B))
+    fake.shelf.add(BOOK_B)
+    login_with_cookie_file(env)
+    path = session_file(env)
+
+    def age(hours: int) -> None:
+        data = json.loads(path.read_text())
+        data["created"] = data["renewed"] = f"2020-01-01T{hours:02d}:00:00+00:00"
+        path.write_text(json.dumps(data))
+
+    age(0)
+    assert env.invoke("crawl").code == 0
+    assert len(env.server.requests_to(WR, "/web/login/renewal")) == 1  # asked before WeRead complained
+    saved = json.loads(path.read_text())
+    assert saved["cookies"]["wr_skey"] == "SK-secret-2" and saved["renewed"] > "2026"
+
+    age(1)
+    fake.rts = set()  # the refresh token no longer works, the skey still does
+    result = env.invoke("crawl")
+    assert result.code == 0, result.err
+    assert len(env.server.requests_to(WR, "/web/login/renewal")) == 2
+    assert json.loads(path.read_text())["expired"] is None
+    assert "expired" not in env.invoke("stats").out
