@@ -596,3 +596,43 @@ def test_an_old_skey_is_renewed_ahead_of_time_and_a_refusal_then_is_not_the_end(
     assert len(env.server.requests_to(WR, "/web/login/renewal")) == 2
     assert json.loads(path.read_text())["expired"] is None
     assert "expired" not in env.invoke("stats").out
+
+
+def test_a_qr_code_that_expires_saves_nothing(env: Env, fake: FakeWeRead) -> None:
+    configure(env)
+    env.server.route(WR, "/api/auth/getLoginInfo", Reply.json({"succeed": 0, "logicCode": "LOGIN_TIMEOUT"}))
+    result = env.invoke("login", "weread")
+    assert result.code == 1
+    assert "QR code expired before it was confirmed" in result.err
+    assert not session_file(env).exists()
+    assert not (env.path / "weread-login.png").exists()
+
+
+def test_list_calls_keep_list_interval_apart(env: Env, fake: FakeWeRead, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from ingest.config import load_config
+
+    env.server.apply_env(monkeypatch)
+    configure(env, wechat="list_interval = 5")
+    config = load_config(env.path / "config.toml")
+    now = [1000.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    session = weread.Session({"wr_vid": VID, "wr_skey": SKEY, "wr_rt": RT}, "qr")
+    client = weread.WeReadClient(config, session, sleep=sleep, clock=lambda: now[0])
+
+    async def run() -> None:
+        async with client:
+            await client.list_articles(BOOK_A, 0)
+            now[0] += 1.5  # work between two pages
+            await client.list_articles(BOOK_A, 2)
+            await client.shelf_ids()  # not a list call: not held back by list_interval
+
+    asyncio.run(run())
+    assert [round(s, 6) for s in slept if s > 0] == [3.5]
+    assert client.list_calls == 2
