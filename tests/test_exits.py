@@ -38,6 +38,7 @@ INTERVAL = 0.2
 # time through an exit and not later, so two arrivals may be this much closer than their starts were
 SETUP_SLACK = 0.08
 SECRET = "secret"
+URLS_SOURCE = '[[sources]]\nname = "backlog"\nkind = "urls"\npath = "urls.txt"\n'
 CAPTCHA = "https://mp.weixin.qq.com/mp/wappoc_appmsgcaptcha?poc_token=x&target_url=y"
 
 
@@ -147,7 +148,7 @@ def test_three_exits_fetch_one_host_side_by_side_each_at_its_interval(pool: Pool
 
 def test_a_crawl_spreads_one_source_over_the_exits(pool: Pool) -> None:
     (pool.env.path / "urls.txt").write_text("\n".join(urls(range(1, 9))) + "\n", encoding="utf-8")
-    pool.configure(n=2, sources='[[sources]]\nname = "backlog"\nkind = "urls"\npath = "urls.txt"\n')
+    pool.configure(n=2, sources=URLS_SOURCE)
     result = pool.env.run("crawl", "-v")
     assert result.code == 0, result.out + result.err
     assert pool.env.count("articles") == 8
@@ -180,6 +181,9 @@ def test_a_verification_on_one_exit_moves_the_url_and_the_exit_stays_cooled_down
     [(until, strikes)] = pool.env.sql("select until, strikes from host_state where host = ? and exit = ?", (WX, bad))
     assert strikes == 1
     assert datetime.fromisoformat(str(until)) > datetime.now(UTC) + timedelta(seconds=50)  # cooldown 60 s
+    exits = {(e["exit"], e["host"]): e for e in json.loads(pool.env.run("stats", "--json").out)["exits"]}
+    assert (exits[bad, WX]["requests"], exits[bad, WX]["verification"]) == (1, 1)
+    assert (exits[good, WX]["requests"], exits[good, WX]["verification"]) == (4, 0)
 
     # the next run leaves the exit alone: its cool-down is in the database
     code, text = import_urls(pool, range(5, 8))
@@ -204,7 +208,7 @@ def test_a_verification_on_one_exit_moves_the_url_and_the_exit_stays_cooled_down
 
 def test_when_every_exit_is_cooling_down_the_crawl_leaves_the_urls_pending_and_says_so_once(pool: Pool) -> None:
     (pool.env.path / "urls.txt").write_text("\n".join(urls(range(1, 11))) + "\n", encoding="utf-8")
-    pool.configure(n=2, sources='[[sources]]\nname = "backlog"\nkind = "urls"\npath = "urls.txt"\n')
+    pool.configure(n=2, sources=URLS_SOURCE)
     for server in pool.servers[:2]:
         pool.serve(server, Reply.verification())
     result = pool.env.run("crawl")
@@ -242,6 +246,19 @@ def test_the_daily_cap_per_exit_carries_over_between_runs(pool: Pool) -> None:
     stats = pool.env.run("stats", "--json")
     exits = json.loads(stats.out)["exits"]
     assert {(e["exit"], e["host"], e["requests"]) for e in exits} == {(label, WX, 3) for label in pool.labels[:2]}
+    table = pool.env.run("stats").out
+    rows = [line.split() for line in table.splitlines() if line.strip().startswith("http://127.0.0.1")]
+    assert sorted(row[:5] for row in rows) == sorted([label, WX, "3", "/", "3"] for label in pool.labels[:2])
+
+    # a cron crawl on the same day: the URLs stay pending, the source has not failed, said once
+    (pool.env.path / "urls.txt").write_text("\n".join(urls(range(6, 10))) + "\n", encoding="utf-8")
+    pool.configure(n=2, extra=f'[http.daily_limit]\n"{WX}" = 3\n', interval=0.05, sources=URLS_SOURCE)
+    crawl = pool.env.run("crawl")
+    text = crawl.out + crawl.err
+    assert crawl.code == 0, text
+    assert sum(len(pool.wx(s)) for s in pool.servers[:2]) == 6  # nothing more asked
+    assert text.count("daily limit of 3 reached") == 1 and "3 blocked" in text, text  # one of the 4 is stored
+    assert f"paused: {WX} (every exit: daily limit of 3 reached)" in text
 
 
 def test_overlapping_runs_share_the_daily_cap(pool: Pool, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -285,7 +302,7 @@ def test_credentials_are_masked_in_every_output_and_table(pool: Pool, tmp_path: 
     listed = ", ".join(json.dumps(p) for p in [pool.proxies[1], dead_proxy])
     (pool.env.path / "urls.txt").write_text("\n".join(urls(range(1, 6))) + "\n", encoding="utf-8")
     pool.env.write_config(
-        sources='[[sources]]\nname = "backlog"\nkind = "urls"\npath = "urls.txt"\n',
+        sources=URLS_SOURCE,
         wechat=0.05,
         extra_http=f"proxies = [{listed}]\n",
     )
