@@ -81,6 +81,7 @@ URL_YEAR = re.compile(r"(?<!\d)(20\d\d|19\d\d)(?=[-/_]?\d{2})")
 MIN_TEXT_CHARS = 20
 NO_TITLE_MIN_CHARS = 200  # without any title, only a substantial text is an article
 NEAR_TITLE_LINES = 12  # lines of page text after the title where its time and source sit
+ABOVE_TITLE_LINES = 3
 PROSE_SENTENCE = 20  # a longer line with a comma or a full stop is the article starting
 _WORD = re.compile(r"\w")
 _PROSE_MARK = re.compile(r"[，。！？；]")
@@ -107,7 +108,7 @@ def parse_web(html: str, url: str) -> Article:
     node = main_block(tree, heading)
     if node is None:
         raise NotAnArticle("not-article", url=url, detail="no main text found")
-    published = _published(tree, meta, json_dates, near, canonical, node)
+    published = _published(tree, meta, json_dates, near, heading, canonical, node)
     account = _account(tree, meta, near, heading)
     author = _author(tree, meta, near, heading, names | ({account} if account else set()))
 
@@ -278,6 +279,31 @@ def _near_title(heading: LexborNode | None) -> str:
     return " ".join(near)
 
 
+def _above_title(heading: LexborNode | None) -> list[str]:
+    """The short lines just before the title (within its block and its parent's), nearest first."""
+    lines: list[str] = []
+    node = heading
+    for _ in range(2):
+        if node is None or node.tag in ("body", "html"):
+            break
+        sib = node.prev
+        while sib is not None and len(lines) < ABOVE_TITLE_LINES:
+            if sib.tag == "-text":
+                text = sib.text_content or ""
+            else:
+                text = sib.text(separator="\n") if sib.tag and not sib.tag.startswith("-") else ""
+            for raw in reversed(text.split("\n")):
+                line = normalize_text(raw)
+                if not line:
+                    continue
+                if len(line) > PROSE_SENTENCE and _PROSE_MARK.search(line):
+                    return lines
+                lines.append(line)
+            sib = sib.prev
+        node = node.parent
+    return lines[:ABOVE_TITLE_LINES]
+
+
 def _year_hint(meta: dict[str, str], json_dates: list[str], tree: LexborHTMLParser, url: str) -> int | None:
     for raw in (*(meta.get(n, "") for n in (*PUBLISHED_META, *YEAR_HINT_META)), *json_dates):
         found = search_datetime(raw)
@@ -292,7 +318,13 @@ def _year_hint(meta: dict[str, str], json_dates: list[str], tree: LexborHTMLPars
 
 
 def _published(
-    tree: LexborHTMLParser, meta: dict[str, str], json_dates: list[str], near: str, url: str, article: LexborNode
+    tree: LexborHTMLParser,
+    meta: dict[str, str],
+    json_dates: list[str],
+    near: str,
+    heading: LexborNode | None,
+    url: str,
+    article: LexborNode,
 ) -> datetime | None:
     """The meta time, unless the time shown next to the title says otherwise (to the minute)."""
     claimed: Found | None = None
@@ -304,6 +336,14 @@ def _published(
             break
     year = _year_hint(meta, json_dates, tree, url)
     shown = search_datetime(_clip_at_date_label(near), year=year, loose=True) if near else None
+    if shown is None:
+        # some layouts print the time just above the title; only a time of day counts there (a
+        # header's "2019年9月7日 星期六" is today's date, not the article's)
+        for line in _above_title(heading):
+            above = search_datetime(line, year=year, loose=True)
+            if above is not None:
+                shown = above if above.has_time else None
+                break
     if shown is not None and shown.has_time:
         if claimed is None:
             return shown.when

@@ -347,6 +347,21 @@ def test_a_source_credit_in_the_middle_stays_a_caption() -> None:
     assert "本文来源" not in a.body and a.account == "江城日报"
 
 
+def test_a_time_printed_just_above_the_title() -> None:
+    paragraphs = "".join(f"<p>第{i}段：这是一段足够长的正文，用来让页面像一篇真正的新闻报道。</p>" for i in range(5))
+    html = (
+        "<html><head><title>江城举办秋季马拉松_示例网</title></head><body>"
+        '<div class="top">2024年10月21日 星期一</div><div class="main">'
+        '<div class="kicker">体育 | 2024-10-20 07:30</div><h1>江城举办秋季马拉松</h1>'
+        f'<div class="text">{paragraphs}</div></div></body></html>'
+    )
+    a = parse_web(html, "https://news.example.cn/a/1.html")
+    assert a.published is not None and a.published.isoformat() == "2024-10-20T07:30:00+08:00"
+    no_time = html.replace(" 07:30", "")
+    # a date without a time above the title is not taken (a header's date is today's)
+    assert parse_web(no_time, "https://news.example.cn/a/1.html").published is None
+
+
 CORPUS_WEB = ROOT.parent / "shared" / "corpus" / "web"
 
 
