@@ -61,6 +61,11 @@ REGION_WORDS = frozenset(
     }
 )  # fmt: skip
 CANDIDATES = 12
+# what a site's footer names; two of them in a short block make it one, even without a class
+FOOTER_MARKERS = re.compile(
+    r"copyright|©|版权所有|ICP备|ICP证|公网安备|违法和不良信息举报|举报电话|客服电话|all rights reserved", re.I
+)
+FOOTER_MAX_CHARS = 1500
 NEAR_TITLE = 300  # characters of page text between the title and its article's first prose: no cost
 FAR_FROM_TITLE = 3000  # every this many more halve a candidate's score (at first)
 LINK_LOOKUP = 6  # ancestors checked for a link around a block
@@ -185,7 +190,7 @@ def main_block(tree: LexborHTMLParser, heading: LexborNode | None = None) -> Lex
         score *= (1.0 - _link_density(node)) ** 2
         if title_at is not None:
             score /= 1.0 + max(0, abs(start - title_at) - NEAR_TITLE) / FAR_FROM_TITLE
-        if _in_furniture(node):
+        if _in_furniture(node) or _is_site_footer(node):
             score *= FURNITURE_PENALTY
         if score > best_score * 1.001 or (best is not None and score >= best_score * 0.999 and _inside(node, best)):
             best, best_score = node, score
@@ -206,6 +211,14 @@ def _link_density(node: LexborNode) -> float:
         return 1.0
     link = sum(len(_SPACE.sub("", a.text(deep=True))) for a in node.css("a"))
     return min(link / text, 1.0)
+
+
+def _is_site_footer(node: LexborNode) -> bool:
+    """A short block naming two or more of a site footer's things (copyright, licence, hotline)."""
+    text = node.text(deep=True)
+    if len(text) > FOOTER_MAX_CHARS:
+        return False
+    return len({m.group(0).lower() for m in FOOTER_MARKERS.finditer(text)}) >= 2
 
 
 def _in_furniture(node: LexborNode | None) -> bool:
