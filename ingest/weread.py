@@ -65,7 +65,7 @@ from parsers.weread import (
     RENEWAL_PATH,
     SESSION_EXPIRED,
     SHELF_ADD_PATH,
-    SHELF_IDS_PATH,
+    SHELF_PATH,
     ArticleList,
     LoginInfo,
     WeReadError,
@@ -80,9 +80,10 @@ from parsers.weread import (
     parse_cookie_text,
     parse_login_info,
     parse_login_uid,
-    parse_shelf_ids,
+    parse_shelf,
 )
 from storage import accounts as stored
+from storage import hoststate
 
 SESSION_FILE = "weread-session.json"  # beside config.toml (the working folder when there is none)
 ENV_COOKIE = "JIANBAO_WEREAD_COOKIE"  # a Cookie header value; wins over the file (containers)
@@ -288,12 +289,20 @@ class WeReadClient:
     # -- one request -----------------------------------------------------------------------------------
 
     async def _send(
-        self, method: str, path: str, *, json_body: Any, auth: bool, timeout: float | None, retries: bool
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any,
+        auth: bool,
+        timeout: float | None,
+        retries: bool,
+        extra: Mapping[str, str] | None = None,
     ) -> _Answer:
         if not path.startswith("/"):
             raise ValueError("weread paths are absolute paths on its own host")  # never a full URL
         url = ORIGIN + path
-        headers: dict[str, str] = {}
+        headers = {k: v for k, v in (extra or {}).items() if k.lower() != "cookie"}
         if auth:
             assert self.session is not None
             headers["Cookie"] = self.session.header()
@@ -341,9 +350,12 @@ class WeReadClient:
         auth: bool = True,
         timeout: float | None = None,
         retries: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> _Answer:
         """One request and its answer checked: WeRead's error codes raised as their typed errors."""
-        answer = await self._send(method, path, json_body=json_body, auth=auth, timeout=timeout, retries=retries)
+        answer = await self._send(
+            method, path, json_body=json_body, auth=auth, timeout=timeout, retries=retries, extra=headers
+        )
         if auth and answer.cookies and self.session is not None:
             # WeRead refreshes cookies as it pleases; the latest are the session
             self.session.cookies.update(answer.cookies)
@@ -364,6 +376,7 @@ class WeReadClient:
         path: str,
         *,
         json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
         before: Callable[[], Awaitable[None]] | None = None,
     ) -> bytes:
         """A logged-in request: renewed once with ``wr_rt`` when the login is gone, ``-2041`` waited out
@@ -379,7 +392,7 @@ class WeReadClient:
                 await before()
             used = self.session.cookies.get(COOKIE_SKEY)
             try:
-                content = (await self._once(method, path, json_body=json_body)).content
+                content = (await self._once(method, path, json_body=json_body, headers=headers)).content
             except WeReadLoginExpired:
                 if renewed:
                     self._mark_expired()
@@ -468,16 +481,22 @@ class WeReadClient:
 
     # -- endpoints -------------------------------------------------------------------------------------
 
+    async def shelf(self) -> dict[str, str | None]:
+        """The accounts on the user's shelf (book id -> reader page); also the one cheap call that says
+        the session works."""
+        return parse_shelf(await self.call("GET", SHELF_PATH))
+
     async def shelf_ids(self) -> frozenset[str]:
-        """The account book ids on the user's shelf; also the one cheap call that says the session works."""
-        return parse_shelf_ids(await self.call("GET", SHELF_IDS_PATH))
+        return frozenset(await self.shelf())
 
     async def add_to_shelf(self, book_ids: list[str]) -> None:
         await self.call("POST", SHELF_ADD_PATH, json_body={"bookIds": book_ids})
 
-    async def list_articles(self, book: str, offset: int) -> bytes:
-        """One page of an account's list (raw answer, error codes raised), paced and counted."""
-        data = await self.call("GET", articles_path(book, offset), before=self._list_turn)
+    async def list_articles(self, book: str, offset: int, *, reader: str | None = None) -> bytes:
+        """One page of an account's list (raw answer, error codes raised), paced and counted; ``reader``
+        is the account's reader page, sent as the Referer a browser would send."""
+        headers = {"Referer": reader} if reader else None
+        data = await self.call("GET", articles_path(book, offset), headers=headers, before=self._list_turn)
         self.list_calls += 1
         return data
 
@@ -579,7 +598,7 @@ class WeReadAccounts:
         self.on_note: Note | None = None
         self._client = client
         self._client_lock = asyncio.Lock()
-        self._shelf: frozenset[str] | None = None
+        self._shelf: dict[str, str | None] | None = None
         self._follow_lock = asyncio.Lock()
         self._said: set[str] = set()
 
@@ -634,31 +653,43 @@ class WeReadAccounts:
         except ParseError as exc:
             raise ConfigError(f"source {source.name!r}: {exc.reason}", key="biz") from None
 
-    async def follow(self, source: SourceConfig, book: str, biz: str) -> bool:
-        """Make sure the account is on the shelf; False when today's follow limit keeps it waiting."""
+    async def follow(self, book: str, biz: str) -> tuple[bool, str | None]:
+        """Make sure the account is on the shelf: (True, its reader page when known), or (False, None) when
+        today's follow limit keeps it waiting. The shelf is read at most once a run (twice when the crawl
+        added accounts to it), and only for accounts not known to be on it with their reader page."""
         async with self._follow_lock:
             state = await self.run_store(stored.load_account, self.store, book)
-            if state is not None and state.followed is not None:
-                return True
+            if state is not None and state.followed is not None and (state.reader or self._shelf is not None):
+                return True, state.reader
             client = await self.client()
-            if self._shelf is None:
-                self._shelf = await client.shelf_ids()
-            if book in self._shelf:
-                await self._write(stored.save_followed, book, biz, at=self.now())
-                return True
-            if self.dry_run:
-                return True  # a dry run changes nothing on the user's shelf; the list may still answer
+            shelf = self._shelf
+            if shelf is None:
+                shelf = self._shelf = await client.shelf()
+            if book in shelf:
+                reader = shelf[book]
+                await self._write(stored.save_followed, book, biz, at=self.now(), reader=reader)
+                return True, reader
             limit = self.config.wechat.follow_per_day
-            pstate = self.policy.state
-            if pstate is not None and not await pstate.take(
-                stored.FOLLOW_COUNTER, day=self.policy.today(), limit=limit
-            ):
+            if not await self._may_follow(limit):
                 self.note(f"weread: {limit} accounts a day added to the shelf already; the others wait for tomorrow")
-                return False
+                return False, None
             await client.add_to_shelf([book])
-            self._shelf = self._shelf | {book}
-            await self._write(stored.save_followed, book, biz, at=self.now())
-            return True
+            # read again for the new account's reader page
+            shelf = self._shelf = {**shelf, book: None, **await client.shelf()}
+            reader = shelf.get(book)
+            await self._write(stored.save_followed, book, biz, at=self.now(), reader=reader)
+            return True, reader
+
+    async def _may_follow(self, limit: int) -> bool:
+        """One more follow today? Counted in the database; a dry run (which writes nothing) only looks:
+        WeRead lists an account only from its reader page, so even a dry run must follow it first."""
+        state = self.policy.state
+        if self.dry_run:
+            used = await self.run_store(
+                hoststate.count_today, self.store, stored.FOLLOW_COUNTER, day=self.policy.today()
+            )
+            return bool(used < limit)
+        return state is None or await state.take(stored.FOLLOW_COUNTER, day=self.policy.today(), limit=limit)
 
     async def resume_offset(self, book: str) -> int | None:
         state = await self.run_store(stored.load_account, self.store, book)
@@ -680,11 +711,12 @@ class _AccountWalk:
     """One account's list as a listing fetcher for the shared paging loop: each list call paced and
     counted by the client, the offset in hand saved first so an interrupted walk resumes there."""
 
-    def __init__(self, accounts: WeReadAccounts, client: WeReadClient, book: str, biz: str) -> None:
+    def __init__(self, accounts: WeReadAccounts, client: WeReadClient, book: str, biz: str, reader: str | None) -> None:
         self.accounts = accounts
         self.client = client
         self.book = book
         self.biz = biz
+        self.reader = reader
         self.pages = 0
         self.last: ArticleList | None = None
         self.save_offsets = True
@@ -714,7 +746,7 @@ class _AccountWalk:
         offset = _offset_of(url)
         if self.save_offsets and offset > 0:
             await self.accounts._write(stored.save_resume, self.book, self.biz, offset)
-        data = await self.client.list_articles(self.book, offset)
+        data = await self.client.list_articles(self.book, offset, reader=self.reader)
         self.pages += 1
         page = parse_article_list(data, offset=offset)
         self.last = page
@@ -747,12 +779,13 @@ async def fetch_account(
     from ingest.sources import page_through  # sources dispatches to this module
 
     book, biz = await accounts.resolve(source, fetcher)
-    if not await accounts.follow(source, book, biz):
+    followed, reader = await accounts.follow(book, biz)
+    if not followed:
         return
     client = await accounts.client()
     owed = await accounts.resume_offset(book)
     budget = max(1, pages)
-    walk = _AccountWalk(accounts, client, book, biz)
+    walk = _AccountWalk(accounts, client, book, biz, reader)
     # the newest pages first; an interruption here is owed only when nothing older was owed already
     walk.save_offsets = owed is None
     async for entry in page_through(walk, walk.request(0), seen, pages=budget, follow=walk.follow):

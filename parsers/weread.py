@@ -40,10 +40,15 @@ LOGIN_INFO_PATH = "/api/auth/getLoginInfo"  # ?uid=…&otp= long-polls ~70 s
 CONFIRM_URL = ORIGIN + "/web/confirm?uid={uid}"  # what the QR code holds
 RENEWAL_PATH = "/web/login/renewal"  # POST, cookies wr_vid + wr_rt -> Set-Cookie wr_skey
 RENEWAL_BODY: dict[str, Any] = {"rq": "%2Fweb%2Fshelf", "ql": True}
-SHELF_IDS_PATH = "/web/shelf/bookIds"  # the shelf's book ids (also the cheap "does the session work" call)
+# the shelf with each book's deep link (also the cheap "does the session work" call); `/web/shelf/bookIds`
+# answers which of the book ids it is given are on the shelf, which lists nothing by itself
+SHELF_PATH = "/web/shelf/sync?synckey=0&teenmode=0&album=1"
 SHELF_ADD_PATH = "/mp/shelf/addToShelf"  # POST {"bookIds": [...]}
 ARTICLES_PATH = "/web/mp/articles"  # ?bookId=MP_WXS_…&offset=<groups>
 ARTICLE_URL = "https://mp.weixin.qq.com/s/{id}"
+# an account's reader page; list calls made outside its context are reported to earn -2041, so they
+# carry it as their Referer (its id is the `v` of the book's deep link on the shelf)
+READER_URL = ORIGIN + "/web/mp/reader/{v}"
 
 BOOK_ID_PREFIX = "MP_WXS_"
 ID_WEREAD_CHAR, ID_WECHAT_CHAR = "~", "_"
@@ -85,8 +90,10 @@ F_LOGIC_CODE = "logicCode"
 LOGIC_WAITING = frozenset({"WAITING_SCAN", "WAITING_CONFIRM", "WAITING"})
 LOGIC_TIMEOUT = frozenset({"LOGIN_TIMEOUT", "QRCODE_EXPIRED", "TIMEOUT"})
 
-F_SHELF_IDS = ("bookIds", "books", "mpBookIds")
+F_SHELF_IDS = ("books", "bookIds", "mpBookIds")
 F_BOOK_ID = "bookId"
+F_DEEP_LINK = "deepLink"
+F_READER_ID = "v"  # the deep link's query parameter naming the reader page
 
 SESSION_EXPIRED = "weread session expired: run jianbao login weread"
 
@@ -306,29 +313,37 @@ def parse_login_info(data: bytes | str) -> LoginInfo:
     return LoginInfo("waiting")
 
 
-def parse_shelf_ids(data: bytes | str) -> frozenset[str]:
-    """The account book ids (``MP_WXS_…``) on the user's shelf, whichever list the answer keeps them in."""
+def parse_shelf(data: bytes | str) -> dict[str, str | None]:
+    """The accounts on the user's shelf: book id (``MP_WXS_…``) -> its reader page URL (None when the
+    answer gives no deep link), whichever list the answer keeps them in."""
     value = parse_answer(data)
-    found: set[str] = set()
+    found: dict[str, str | None] = {}
+
+    def reader(link: Any) -> str | None:
+        if not isinstance(link, str):
+            return None
+        m = re.search(r"[?&]" + re.escape(F_READER_ID) + r"=([\w-]+)", link)
+        return READER_URL.format(v=m.group(1)) if m else None
 
     def walk(node: Any, depth: int) -> None:
         if depth > 4:
             return
         if isinstance(node, str):
             if node.startswith(BOOK_ID_PREFIX):
-                found.add(node)
+                found.setdefault(node, None)
         elif isinstance(node, list):
             for item in node:
                 walk(item, depth + 1)
         elif isinstance(node, dict):
-            if isinstance(node.get(F_BOOK_ID), str):
-                walk(node[F_BOOK_ID], depth + 1)
+            book = node.get(F_BOOK_ID)
+            if isinstance(book, str) and book.startswith(BOOK_ID_PREFIX):
+                found[book] = reader(node.get(F_DEEP_LINK)) or found.get(book)
             for name in F_SHELF_IDS:
                 if name in node:
                     walk(node[name], depth + 1)
 
     walk(value, 0)
-    return frozenset(found)
+    return found
 
 
 # --- identities ---------------------------------------------------------------------------------------

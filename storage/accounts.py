@@ -8,6 +8,7 @@ Tables
 ``wechat_article_biz``  url PK (canonical article link named in config.toml) -> biz, read (ISO 8601):
                         the account an ``article = "…"`` source names, read from that page once.
 ``weread_accounts``     book_id PK (``MP_WXS_…``): biz, followed (when added to / found on the WeRead shelf),
+                        reader (the account's WeRead reader page, the Referer of its list calls),
                         listed (last list answer), resume (the list offset an interrupted walk stopped at,
                         NULL when none is owed).
 ``weread_listed``       url PK (canonical ``/s/…`` link) -> book_id, title, published, cover, digest, listed:
@@ -41,6 +42,7 @@ class AccountState:
     followed: datetime | None = None
     listed: datetime | None = None
     resume: int | None = None
+    reader: str | None = None
 
 
 def migrate_accounts(db: sqlite_utils.Database) -> None:
@@ -55,6 +57,7 @@ def migrate_accounts(db: sqlite_utils.Database) -> None:
             book_id TEXT PRIMARY KEY,
             biz TEXT NOT NULL,
             followed TEXT,
+            reader TEXT,
             listed TEXT,
             resume INTEGER
         ) WITHOUT ROWID;
@@ -98,18 +101,31 @@ def save_article_biz(store: Store, url: str, biz: str, *, at: datetime) -> None:
         )
 
 
+_ACCOUNT_COLUMNS = "book_id, biz, followed, listed, resume, reader"
+
+
+def _account(row: tuple[object, ...]) -> AccountState:
+    resume = row[4]
+    return AccountState(
+        str(row[0]),
+        str(row[1]),
+        _when(row[2] if isinstance(row[2], str) else None),
+        _when(row[3] if isinstance(row[3], str) else None),
+        int(resume) if isinstance(resume, int) else None,
+        row[5] if isinstance(row[5], str) else None,
+    )
+
+
 def load_account(store: Store, book_id: str) -> AccountState | None:
     row = store.db.conn.execute(
-        "SELECT book_id, biz, followed, listed, resume FROM weread_accounts WHERE book_id = ?", (book_id,)
+        f"SELECT {_ACCOUNT_COLUMNS} FROM weread_accounts WHERE book_id = ?", (book_id,)
     ).fetchone()
-    if row is None:
-        return None
-    return AccountState(row[0], row[1], _when(row[2]), _when(row[3]), int(row[4]) if row[4] is not None else None)
+    return _account(tuple(row)) if row is not None else None
 
 
 def accounts(store: Store) -> list[AccountState]:
-    rows = store.db.conn.execute("SELECT book_id, biz, followed, listed, resume FROM weread_accounts ORDER BY book_id")
-    return [AccountState(r[0], r[1], _when(r[2]), _when(r[3]), int(r[4]) if r[4] is not None else None) for r in rows]
+    rows = store.db.conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM weread_accounts ORDER BY book_id")
+    return [_account(tuple(r)) for r in rows]
 
 
 def _upsert(store: Store, book_id: str, biz: str, column: str, value: object) -> None:
@@ -122,9 +138,12 @@ def _upsert(store: Store, book_id: str, biz: str, column: str, value: object) ->
         )
 
 
-def save_followed(store: Store, book_id: str, biz: str, *, at: datetime) -> None:
-    """The account is on the user's WeRead shelf (added by the crawl, or found there)."""
-    _upsert(store, book_id, biz, "followed", _iso(at))
+def save_followed(store: Store, book_id: str, biz: str, *, at: datetime, reader: str | None = None) -> None:
+    """The account is on the user's WeRead shelf (added by the crawl, or found there), with its reader page."""
+    with store.transaction():
+        _upsert(store, book_id, biz, "followed", _iso(at))
+        if reader:
+            _upsert(store, book_id, biz, "reader", reader)
 
 
 def save_resume(store: Store, book_id: str, biz: str, offset: int | None) -> None:

@@ -23,7 +23,7 @@ from parsers.weread import (
     parse_cookie_text,
     parse_login_info,
     parse_login_uid,
-    parse_shelf_ids,
+    parse_shelf,
 )
 from tests.conftest import FIXTURES
 from tests.pages import BIZ, wechat_page
@@ -146,11 +146,15 @@ def test_login_answers():
     assert parse_login_info(b'{"succeed": 1}').state == "waiting"  # success without tokens is not a login
 
 
-def test_shelf_ids():
-    assert parse_shelf_ids(fixture("shelf.json")) == {"MP_WXS_3070376195", "MP_WXS_1"}
-    assert parse_shelf_ids(b'{"books": []}') == frozenset()
+def test_shelf_lists_accounts_with_their_reader_pages():
+    assert parse_shelf(fixture("shelf.json")) == {
+        "MP_WXS_3070376195": "https://weread.qq.com/web/mp/reader/b3c32d80813ab6c84g018b71",
+        "MP_WXS_1": None,  # no deep link: its list calls go without the reader page
+        "MP_WXS_2": None,
+    }
+    assert parse_shelf(b'{"books": []}') == {}
     with pytest.raises(WeReadLoginExpired):
-        parse_shelf_ids(fixture("error-2012.json"))
+        parse_shelf(fixture("error-2012.json"))
 
 
 def test_cookie_files_in_three_shapes_keep_only_weread_cookies():

@@ -40,6 +40,10 @@ ACCOUNT_A, ACCOUNT_B = 3070376195, 3070376196
 BOOK_A, BOOK_B = f"MP_WXS_{ACCOUNT_A}", f"MP_WXS_{ACCOUNT_B}"
 
 
+def reader_url(book: str) -> str:
+    return f"https://weread.qq.com/web/mp/reader/r{book[-6:]}"
+
+
 def short_id(n: int) -> str:
     return f"art{n}_x"  # WeRead writes it art{n}~x
 
@@ -61,7 +65,7 @@ class FakeWeRead:
         self.login_polls = 0
         s = env.server
         s.route(WR, "/web/mp/articles", self._articles)
-        s.route(WR, "/web/shelf/bookIds", self._shelf_ids)
+        s.route(WR, "/web/shelf/sync", self._shelf_sync)
         s.route(WR, "/mp/shelf/addToShelf", self._add)
         s.route(WR, "/web/login/renewal", self._renew)
         s.route(WR, "/api/auth/getLoginUid", Reply.json({"uid": "uid-0042"}))
@@ -89,6 +93,9 @@ class FakeWeRead:
             return Reply.json({"errCode": -2012, "errMsg": "登录超时"}, status=401)
         q = parse_qs(urlsplit(r.path).query)
         book, offset = q["bookId"][0], int(q["offset"][0])
+        if r.headers.get("referer") != reader_url(book):
+            # what users report of list calls made outside the account's reader page
+            return Reply.json({"errCode": -2041, "errMsg": "context"})
         script = self.scripted.get((book, offset))
         if script:
             return Reply.json(script.pop(0))
@@ -115,10 +122,18 @@ class FakeWeRead:
             reviews.append({"createTime": t, "subReviews": subs})
         return Reply.json({"reviews": reviews})
 
-    def _shelf_ids(self, r: Recorded) -> Reply:
+    def _shelf_sync(self, r: Recorded) -> Reply:
         if not self._logged_in(r):
             return Reply.json({"errCode": -2012})
-        return Reply.json({"bookIds": sorted(self.shelf)})
+        books = [
+            {
+                "bookId": b,
+                "title": "公众号",
+                "deepLink": f"weread://mpReader?bookId={b}&v={reader_url(b).rsplit('/', 1)[1]}",
+            }
+            for b in sorted(self.shelf)
+        ]
+        return Reply.json({"synckey": 1, "books": [*books, {"bookId": "CB_book", "title": "一本书"}]})
 
     def _add(self, r: Recorded) -> Reply:
         if not self._logged_in(r):
@@ -330,6 +345,9 @@ def test_crawl_an_account_over_several_pages_then_a_second_run_lists_one_page(en
     assert fake.list_calls()[4:] == [(BOOK_A, 0)]  # the newest page brought nothing new
     assert len(fake.article_fetches()) == 7  # no article fetched again
     assert fake.added == [BOOK_A]  # not followed twice
+    # the shelf was read by the login's check, before and after the follow, then never again
+    assert len(env.server.requests_to(WR, "/web/shelf/sync")) == 3
+    assert env.sql("select reader from weread_accounts") == [(reader_url(BOOK_A),)]
     assert env.sql("select count from daily_counts where key = 'weread list'") == [(5,)]
     assert_no_secret_leaked(env, first.out, first.err, second.out, second.err)
 
@@ -357,8 +375,11 @@ def test_dry_run_lists_an_account_without_fetching_or_writing(env: Env, fake: Fa
     assert len(lines) == 7
     assert lines[0].startswith("[a] 2025-12-02 16:00\thttps://mp.weixin.qq.com/s/art1_x\t第1篇：测试文章标题")
     assert fake.article_fetches() == []
-    assert fake.added == []  # the shelf is the user's: a dry run does not change it
-    assert not env.db.exists() or env.sql("select count(*) from weread_listed")[0][0] == 0
+    # WeRead lists an account from its reader page only: even a dry run follows it; the database is not written
+    assert fake.added == [BOOK_A]
+    for table in ("weread_listed", "weread_accounts", "articles"):
+        assert env.sql(f"select count(*) from {table}")[0][0] == 0, table
+    assert env.sql("select count(*) from daily_counts where key like 'weread %'") == [(0,)]
 
 
 def test_risk_control_pauses_only_the_account_sources_and_a_later_run_finishes(env: Env, fake: FakeWeRead) -> None:
@@ -542,7 +563,10 @@ def test_concurrent_rejections_renew_once(env: Env, fake: FakeWeRead, monkeypatc
 
     async def run() -> list[bytes]:
         async with client:
-            return await asyncio.gather(client.list_articles(BOOK_A, 0), client.list_articles(BOOK_B, 0))
+            return await asyncio.gather(
+                client.list_articles(BOOK_A, 0, reader=reader_url(BOOK_A)),
+                client.list_articles(BOOK_B, 0, reader=reader_url(BOOK_B)),
+            )
 
     a, b = asyncio.run(run())
     assert b"art1~x" in a and b"art11~x" in b
@@ -557,7 +581,7 @@ def test_a_redirect_is_not_followed_and_no_cookie_leaves_weread(
 
     from ingest.errors import PermanentFetchError
 
-    env.server.route(WR, "/web/shelf/bookIds", Reply.redirect("https://mp.weixin.qq.com/s/elsewhere"))
+    env.server.route(WR, "/web/shelf/sync", Reply.redirect("https://mp.weixin.qq.com/s/elsewhere"))
     client = _client(env, monkeypatch)
 
     async def run() -> None:
@@ -628,9 +652,9 @@ def test_list_calls_keep_list_interval_apart(env: Env, fake: FakeWeRead, monkeyp
 
     async def run() -> None:
         async with client:
-            await client.list_articles(BOOK_A, 0)
+            await client.list_articles(BOOK_A, 0, reader=reader_url(BOOK_A))
             now[0] += 1.5  # work between two pages
-            await client.list_articles(BOOK_A, 2)
+            await client.list_articles(BOOK_A, 2, reader=reader_url(BOOK_A))
             await client.shelf_ids()  # not a list call: not held back by list_interval
 
     asyncio.run(run())
