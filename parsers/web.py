@@ -79,6 +79,7 @@ SOURCE_NEAR_TITLE = re.compile(r"(?:来源|来源于|稿源|出处)\s*[:：]?\s*
 AUTHOR_NEAR_TITLE = re.compile(r"(?:作者|文)\s*[:：/]\s*([^\s|/:：]{2,20})")
 URL_YEAR = re.compile(r"(?<!\d)(20\d\d|19\d\d)(?=[-/_]?\d{2})")
 MIN_TEXT_CHARS = 20
+MIN_TITLE_CHARS = 8  # without <title>, a shorter heading is a label, not the article's title
 NO_TITLE_MIN_CHARS = 200  # without any title, only a substantial text is an article
 NEAR_TITLE_LINES = 12  # lines of page text after the title where its time and source sit
 ABOVE_TITLE_LINES = 3
@@ -214,13 +215,25 @@ def _title(tree: LexborHTMLParser, meta: dict[str, str], names: set[str]) -> tup
     if not best and og and any(og == h for h, _ in headings):
         best = og
     if not best:
-        # no <title> to decide: og:title, else the page's <h1>, else what is styled as its title
-        first_h1 = next((h for h, el in headings if el.tag == "h1"), "")
-        best = stripped or og or first_h1 or next((h for h, el in headings if el.tag not in ("b", "strong")), "")
+        best = stripped or _title_without_title_element(og, headings)
     where = next((el for h, el in headings if h == best), None)
     if where is None:
         where = next((el for h, el in headings if el.tag == "h1"), None)
     return best, where
+
+
+def _title_without_title_element(og: str, headings: list[tuple[str, LexborNode]]) -> str:
+    """No <title> to decide: og:title (or the heading it was cut from), else the <h1>, else an
+    <h2> or what is styled as the title, else a bold line; short labels ("手机/数码") are not titles."""
+    if og:
+        return next((h for h, el in headings if el.tag in ("h1", "h2") and h.startswith(og)), og)
+    for tags in (("h1",), ("h2",), None, ("b", "strong")):
+        for text, el in headings:
+            if len(text) < MIN_TITLE_CHARS and tags != ("h1",):
+                continue
+            if (tags is None and el.tag not in ("b", "strong", "h1", "h2")) or (tags and el.tag in tags):
+                return text
+    return ""
 
 
 def _strip_site(title: str, names: set[str]) -> str:

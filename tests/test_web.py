@@ -307,6 +307,21 @@ def test_without_a_title_element_the_h1_is_the_title_and_its_time_is_read() -> N
     assert a.body.startswith("第0段：") and "07:30" not in a.body
 
 
+@pytest.mark.parametrize(
+    ("head", "heads", "expected"),
+    [
+        ('<meta property="og:title" content="奖金711万元！">', '<h1>奖金711万元！"中国诺贝尔奖"首位获奖女性啥来头?</h1>',
+         '奖金711万元！"中国诺贝尔奖"首位获奖女性啥来头?'),  # og:title cut from the <h1>
+        ("", '<div class="nav-title">手机/数码</div><h2>京沪高速无锡至江阴段封闭施工</h2>', "京沪高速无锡至江阴段封闭施工"),
+        ("", '<div align="center"><b>街道工委一行到金融街开展调研工作</b></div>', "街道工委一行到金融街开展调研工作"),
+    ],
+)  # fmt: skip
+def test_without_a_title_element_the_heading_decides(head: str, heads: str, expected: str) -> None:
+    paragraphs = "".join(f"<p>第{i}段：这是一段足够长的正文，用来让页面像一篇真正的新闻报道。</p>" for i in range(5))
+    html = f'<html><head>{head}</head><body><div class="main">{heads}<div class="text">{paragraphs}</div></div></body></html>'
+    assert parse_web(html, "https://news.example.cn/a/1.html").title == expected
+
+
 def test_a_labelled_date_in_a_side_list_is_not_the_articles() -> None:
     paragraphs = "".join(f"<p>第{i}段：这是一段足够长的正文，用来让页面像一篇真正的新闻报道。</p>" for i in range(5))
     side = '<div class="left"><ul><li><a href="/o">旧闻一则</a><span>时间：2019-01-01</span></li></ul></div>'
