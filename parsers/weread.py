@@ -39,7 +39,7 @@ LOGIN_UID_PATH = "/api/auth/getLoginUid"  # -> {"uid": …}
 LOGIN_INFO_PATH = "/api/auth/getLoginInfo"  # ?uid=…&otp= long-polls ~70 s
 CONFIRM_URL = ORIGIN + "/web/confirm?uid={uid}"  # what the QR code holds
 RENEWAL_PATH = "/web/login/renewal"  # POST, cookies wr_vid + wr_rt -> Set-Cookie wr_skey
-RENEWAL_BODY: dict[str, Any] = {"rq": "%2Fweb%2Fshelf", "ql": True}
+RENEWAL_BODY: dict[str, Any] = {"rq": "%2Fweb%2Fbook%2Fread", "ql": False}  # what the web app sends
 # the shelf with each book's deep link (also the cheap "does the session work" call); `/web/shelf/bookIds`
 # answers which of the book ids it is given are on the shelf, which lists nothing by itself
 SHELF_PATH = "/web/shelf/sync?synckey=0&teenmode=0&album=1"
