@@ -64,6 +64,7 @@ from parsers.weread import (
     RENEWAL_BODY,
     RENEWAL_PATH,
     SESSION_EXPIRED,
+    SESSION_INIT_PATH,
     SHELF_ADD_PATH,
     SHELF_PATH,
     ArticleList,
@@ -555,6 +556,10 @@ async def login_qr(
             jar = {**cookies, COOKIE_VID: info.vid, COOKIE_SKEY: info.access_token}
             if info.refresh_token:
                 jar[COOKIE_RT] = info.refresh_token
+            # the cookies the web app gets next; the tokens alone are a session too (the check decides)
+            body = {"vid": info.vid, "pf": 0, "skey": info.access_token, "rt": info.refresh_token or ""}
+            with contextlib.suppress(JianbaoError):
+                jar.update((await client._once("POST", SESSION_INIT_PATH, json_body=body, auth=False)).cookies)
             at = now()
             return Session(jar, "qr", created=at, renewed=at)
         if info.state == "timeout":

@@ -38,6 +38,8 @@ ORIGIN = f"https://{HOST}"
 LOGIN_UID_PATH = "/api/auth/getLoginUid"  # -> {"uid": …}
 LOGIN_INFO_PATH = "/api/auth/getLoginInfo"  # ?uid=…&otp= long-polls ~70 s
 CONFIRM_URL = ORIGIN + "/web/confirm?uid={uid}"  # what the QR code holds
+# after the scan: the web app hands the tokens back to set the rest of its cookies (best effort here)
+SESSION_INIT_PATH = "/web/login/session/init"  # POST {"vid", "pf": 0, "skey", "rt"}
 RENEWAL_PATH = "/web/login/renewal"  # POST, cookies wr_vid + wr_rt -> Set-Cookie wr_skey
 RENEWAL_BODY: dict[str, Any] = {"rq": "%2Fweb%2Fbook%2Fread", "ql": False}  # what the web app sends
 # the shelf with each book's deep link (also the cheap "does the session work" call); `/web/shelf/bookIds`

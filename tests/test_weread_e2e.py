@@ -70,6 +70,7 @@ class FakeWeRead:
         s.route(WR, "/web/login/renewal", self._renew)
         s.route(WR, "/api/auth/getLoginUid", Reply.json({"uid": "uid-0042"}))
         s.route(WR, "/api/auth/getLoginInfo", self._login_info)
+        s.route(WR, "/web/login/session/init", self._session_init)
         for groups in accounts.values():
             for group in groups:
                 for n in group:
@@ -163,6 +164,12 @@ class FakeWeRead:
         if self.login_polls == 1:
             return Reply.json({"succeed": 0, "logicCode": "WAITING_SCAN"})
         return Reply.json({"succeed": 1, "webLoginVid": int(VID), "accessToken": SKEY, "refreshToken": RT})
+
+    def _session_init(self, r: Recorded) -> Reply:
+        body = r.json()
+        if (body.get("vid"), body.get("skey"), body.get("rt")) != (VID, SKEY, RT):
+            return Reply.json({"errCode": -2012})
+        return Reply(200, b'{"succ": 1}', {"Content-Type": "application/json", "Set-Cookie": "wr_gid=271828; Path=/"})
 
     # -- what was asked ------------------------------------------------------------------------------
 
@@ -308,7 +315,7 @@ def test_qr_login_shows_the_code_in_the_terminal_polls_and_saves_the_session(env
     assert not (env.path / "weread-login.png").exists()  # used up: removed after the login
     assert fake.login_polls == 2  # waiting, then confirmed
     saved = json.loads(session_file(env).read_text())
-    assert saved["cookies"] == {"wr_vid": VID, "wr_skey": SKEY, "wr_rt": RT}
+    assert saved["cookies"] == {"wr_vid": VID, "wr_skey": SKEY, "wr_rt": RT, "wr_gid": "271828"}
     assert saved["origin"] == "qr"
     assert stat.S_IMODE(session_file(env).stat().st_mode) == 0o600
     assert_no_secret_leaked(env, result.out, result.err)
