@@ -452,5 +452,5 @@ def parse_cookie_text(text: str) -> dict[str, str]:
     kept = {k: v for k, v in cookies.items() if k.startswith(COOKIE_PREFIX) and v}
     for name in REQUIRED_COOKIES:
         if name not in kept:
-            raise ParseError(f"no {name} cookie for {HOST} in the cookie file")
+            raise ParseError(f"no {name} cookie for {HOST}")
     return kept

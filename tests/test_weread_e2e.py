@@ -291,9 +291,7 @@ def test_a_cookie_file_that_is_not_logged_in_saves_nothing(env: Env, fake: FakeW
     assert not session_file(env).exists()
     (env.path / "bad.txt").write_text("wr_vid=1")
     bad = env.invoke("login", "weread", "--cookie-file", "bad.txt")
-    assert (
-        bad.code == 2 and bad.err.strip() == "jianbao: bad.txt: no wr_skey cookie for weread.qq.com in the cookie file"
-    )
+    assert bad.code == 2 and bad.err.strip() == "jianbao: bad.txt: no wr_skey cookie for weread.qq.com"
 
 
 def _qr_text(url: str) -> str:
@@ -667,3 +665,15 @@ def test_list_calls_keep_list_interval_apart(env: Env, fake: FakeWeRead, monkeyp
     asyncio.run(run())
     assert [round(s, 6) for s in slept if s > 0] == [3.5]
     assert client.list_calls == 2
+
+
+def test_a_malformed_environment_cookie_is_named_without_its_value(
+    env: Env, fake: FakeWeRead, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(env, account("b", ACCOUNT_B))
+    monkeypatch.setenv(weread.ENV_COOKIE, f"wr_vid={VID}; wr_rt={RT}")
+    result = env.invoke("crawl")
+    assert result.code == 1
+    assert "[b] source failed: JIANBAO_WEREAD_COOKIE: no wr_skey cookie for weread.qq.com" in result.err
+    assert env.server.requests_to(WR) == []
+    assert_no_secret_leaked(env, result.out, result.err)
