@@ -577,8 +577,9 @@ class WeReadAccounts:
     """The WeRead side of one crawl: one client (made when first needed), the shelf, follows, resumes.
 
     ``run_store`` runs a storage function on the importer's store thread; ``fetcher`` reads article
-    pages (an ``article = "…"`` source's ``__biz``) without any cookie. With ``dry_run`` nothing is
-    written: no shelf change, no counter, no database row.
+    pages (an ``article = "…"`` source's ``__biz``) without any cookie. With ``dry_run`` no counter
+    and no row is written; a new account is still added to the shelf (WeRead lists only those), within
+    the day's follow limit, and the session file still takes a renewal.
     """
 
     def __init__(
