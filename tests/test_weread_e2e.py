@@ -677,3 +677,16 @@ def test_a_malformed_environment_cookie_is_named_without_its_value(
     assert "[b] source failed: JIANBAO_WEREAD_COOKIE: no wr_skey cookie for weread.qq.com" in result.err
     assert env.server.requests_to(WR) == []
     assert_no_secret_leaked(env, result.out, result.err)
+
+
+def test_max_spreads_an_account_backlog_over_runs_and_nothing_is_skipped(env: Env, fake: FakeWeRead) -> None:
+    configure(env, account("a", ACCOUNT_A))
+    login_with_cookie_file(env)
+    stored = []
+    for _ in range(5):
+        result = env.invoke("crawl", "--max", "2")
+        assert result.code == 0, result.err
+        stored.append(env.sql("select count(*) from articles")[0][0])
+    assert stored == [2, 4, 6, 7, 7]
+    assert sorted(fake.article_fetches()) == sorted(f"/s/{short_id(n)}" for n in range(1, 8))  # each once
+    assert env.sql("select resume from weread_accounts") == [(None,)]
