@@ -2,8 +2,10 @@
 
 A text-density judge in the spirit of GeneralNewsExtractor, over selectolax: every run of text is
 owned by its nearest block element; prose (text outside links, with sentence punctuation) scores
-for its block, that block's parent and, at half weight, its grandparent; a container's score is
-damped by the share of its text that sits in links. The best container is the article's node.
+for its block, that block's parent and, at falling weight, up to four ancestors. The leading
+containers are damped by the share of their text that sits in links, by their distance from the
+title, and when they sit in a footer, a comment list or a side column (class/id words, or a
+footer's copyright and licence lines). The best container is the article's node.
 Inside it, page furniture is cut by structure (class/id words, link-dense blocks, icons) and, once
 rendered to Markdown, by phrase (recommendation headings, share/QR calls, editor lines). Selectors
 and phrases are data, here at the top.
@@ -67,7 +69,7 @@ FOOTER_MARKERS = re.compile(
 )
 FOOTER_MAX_CHARS = 1500
 NEAR_TITLE = 300  # characters of page text between the title and its article's first prose: no cost
-FAR_FROM_TITLE = 3000  # every this many more halve a candidate's score (at first)
+FAR_FROM_TITLE = 3000  # this many more divide a candidate's score by 2, twice as many by 3, ...
 LINK_LOOKUP = 6  # ancestors checked for a link around a block
 # how much of a block's prose its parent, grandparent... are credited with: the article's own
 # container gets it whole; a little still reaches the wrapper of text nested in many sections
@@ -85,7 +87,6 @@ _PUNCT = re.compile(r"[，。！？；：、,.!?;“”]")
 _SPACE = re.compile(r"\s+")
 
 # --- data: phrases (checked on the rendered Markdown's paragraphs) -----------------------------------
-# a short paragraph holding one of these is furniture
 # a short paragraph holding one of these is furniture, whatever else it says
 FURNITURE_PHRASES = re.compile(
     r"扫描?.{0,8}二维码|扫一扫|用微信扫|分享到[:：]|分享至好友|点击进入|点击投票|点击查看更多|下载.{0,8}客户端|"
@@ -108,7 +109,7 @@ SOURCE_LINE = re.compile(r"^[(（【\[]?\s*(?:本文)?(?:来源|稿源|出处)\s
 # from the first of these on, the rest of the article is a re-post's footer (follow calls, menus)
 END_MARKERS = re.compile(
     r"扫描下方二维码|长按(?:识别)?二维码|识别二维码|扫码关注|长按关注|点击菜单栏|点【在看】|看都看完了|"
-    r"点击.{0,6}关注我们|关注我们.{0,6}公众号|(?:END|end)\s*$"
+    r"点击.{0,6}关注我们|关注我们.{0,6}公众号|^\W*END\W*$"
 )
 
 
