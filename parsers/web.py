@@ -79,6 +79,7 @@ SOURCE_NEAR_TITLE = re.compile(r"(?:来源|来源于|稿源|出处)\s*[:：]?\s*
 AUTHOR_NEAR_TITLE = re.compile(r"(?:作者|文)\s*[:：/]\s*([^\s|/:：]{2,20})")
 URL_YEAR = re.compile(r"(?<!\d)(20\d\d|19\d\d)(?=[-/_]?\d{2})")
 MIN_TEXT_CHARS = 20
+END_LINE = 40  # a follow call is a line of its own; in a longer sentence "识别二维码" is news
 MIN_TITLE_CHARS = 8  # without <title>, a shorter heading is a label, not the article's title
 NO_TITLE_MIN_CHARS = 200  # without any title, only a substantial text is an article
 NEAR_TITLE_LINES = 12  # lines of page text after the title where its time and source sit
@@ -479,7 +480,7 @@ def _clean_body(markdown: str, title: str) -> tuple[str, str]:
     half = len(paragraphs) // 2
     for i, para in enumerate(paragraphs[half:], start=half):
         text = _plain(para)
-        if text and len(text) <= 200 and END_MARKERS.search(text):
+        if text and len(text) <= END_LINE and "。" not in text and END_MARKERS.search(text):
             paragraphs = paragraphs[:i]
             break
     out: list[str] = []

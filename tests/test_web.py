@@ -354,6 +354,12 @@ def test_short_sentences_with_furniture_words_are_news() -> None:
     for k in kept:
         assert k in a.body, k
     assert a.body.endswith("相关新闻发布会将于下周举行。")
+    # a sentence about QR codes late in the article does not end it, as a follow call would
+    late = "<p>民警提醒，不要随意长按识别二维码，更不要向陌生人转账。</p>"
+    b = parse_web(html.replace(furniture, late + paragraphs), "https://news.example.cn/a/2.html")
+    assert "长按识别二维码" in b.body and b.body.endswith(
+        "第3段：这是一段足够长的正文，用来让页面像一篇真正的新闻报道。"
+    )
 
 
 def test_a_source_credit_in_the_middle_stays_a_caption() -> None:
