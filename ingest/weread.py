@@ -44,7 +44,7 @@ from tenacity import (
 
 from ingest.config import Config, SourceConfig
 from ingest.errors import Blocked, ConfigError, DeadlineExceeded, PermanentFetchError, TransientFetchError
-from ingest.fetch import RETRY_HTTP_CODES, _map_error
+from ingest.fetch import RETRY_HTTP_CODES, _map_error, _proxy_secrets
 from ingest.hosts import HostPaused, HostPolicy
 from ingest.seen import SeenURLs
 from parsers.article import SHANGHAI
@@ -269,6 +269,8 @@ class WeReadClient:
         options: dict[str, Any] = {"transport": transport} if transport is not None else {}
         if transport is None and config.http.proxy:
             options["proxy"] = config.http.proxy
+        names = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+        self._proxy_secrets = _proxy_secrets([config.http.proxy, *(os.environ.get(n, "") for n in names)])
         self._http = httpx.AsyncClient(
             base_url=ORIGIN,
             trust_env=transport is None,
@@ -333,7 +335,7 @@ class WeReadClient:
                 except HostPaused as exc:
                     raise Blocked(f"{HOST} is paused ({exc.reason})", url=ORIGIN) from None
                 except httpx.HTTPError as exc:
-                    raise _map_error(exc, url, HOST) from None
+                    raise _map_error(exc, url, HOST, self._secrets()) from None
                 finally:
                     self._http.cookies.clear()  # cookies are sent from the session only, never from a jar
                 if response.status_code in RETRY_HTTP_CODES:
@@ -341,6 +343,12 @@ class WeReadClient:
                 cookies = {k: v for k, v in response.cookies.items() if k.startswith(COOKIE_PREFIX) and v}
                 return _Answer(response.content, cookies, response.status_code)
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _secrets(self) -> list[str]:
+        """What an error message must never echo: proxy credentials and (should httpx ever quote a
+        header) the session's cookie values."""
+        cookies = [v for v in (self.session.cookies.values() if self.session else ()) if len(v) >= 3]
+        return sorted({*self._proxy_secrets, *cookies}, key=len, reverse=True)
 
     async def _once(
         self,

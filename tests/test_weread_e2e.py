@@ -690,3 +690,29 @@ def test_max_spreads_an_account_backlog_over_runs_and_nothing_is_skipped(env: En
     assert stored == [2, 4, 6, 7, 7]
     assert sorted(fake.article_fetches()) == sorted(f"/s/{short_id(n)}" for n in range(1, 8))  # each once
     assert env.sql("select resume from weread_accounts") == [(None,)]
+
+
+def test_errors_never_echo_a_proxy_password_or_a_cookie(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from ingest.config import load_config
+    from ingest.errors import FetchError
+
+    env.write_config(extra_http='proxy = "http://jbuser:jbsecret-pw@127.0.0.1:9"')
+    config = load_config(env.path / "config.toml")
+    session = weread.Session({"wr_vid": VID, "wr_skey": SKEY, "wr_rt": RT}, "qr")
+
+    async def no_wait(seconds: float) -> None:
+        pass
+
+    client = weread.WeReadClient(config, session, sleep=no_wait)
+    assert {"jbsecret-pw", SKEY, RT} <= set(client._secrets())
+
+    async def run() -> None:
+        async with client:
+            await client.shelf()
+
+    with pytest.raises(FetchError) as info:
+        asyncio.run(run())
+    text = f"{info.value} {info.value.reason}"
+    assert "jbsecret-pw" not in text and "jbuser" not in text and SKEY not in text
