@@ -604,7 +604,14 @@ class Fetcher:
         self, url: httpx.URL, method: str, json: Any, headers: dict[str, str], exit: Exit, *, requested: str
     ) -> _Hop:
         host = _host_of(url)
-        async with exit.client.stream(method, url, json=json, headers=headers) as response:
+
+        async def trace(event: str, info: Mapping[str, Any]) -> None:
+            # the request goes on the wire (after a proxy's CONNECT, if any): the interval counts from here
+            if event.endswith("send_request_headers.started"):
+                self.policy.sending(host, exit.label)
+
+        extensions = {"trace": trace}
+        async with exit.client.stream(method, url, json=json, headers=headers, extensions=extensions) as response:
             status = response.status_code
             got = {k.lower(): v for k, v in response.headers.items()}
             if status in REDIRECT_CODES:

@@ -6,7 +6,9 @@ same host side by side, each at the host's interval, and a verification page coo
 that received it.
 
 - **Interval**: a request to a host through an exit starts at least ``config.interval_for(host)`` after
-  the previous one; one request per host and exit is in flight at a time (:meth:`HostPolicy.turn`).
+  the previous one started; one request per host and exit is in flight at a time (:meth:`HostPolicy.turn`).
+  A request *starts* when it goes on the wire (:meth:`HostPolicy.sending`), so the time a new connection
+  takes to set up (a proxy's CONNECT, TLS) does not shorten the gap the server sees.
 - **Defer**: a short ``Retry-After`` holds the next request back for that long (in memory).
 - **Cool-down**: a verification page or a long ``Retry-After`` pauses the host for that exit, persisted
   so the next cron run leaves it alone too; verification doubles the pause per strike in a row
@@ -162,6 +164,11 @@ class HostPolicy:
         return self._now().astimezone(SHANGHAI).date().isoformat()
 
     # -- being told --------------------------------------------------------------------------------------
+
+    def sending(self, host: str, exit: str = "") -> None:
+        """The request in hand is being written to the connection now: its start, for the interval."""
+        slot = self._slot(host, exit)
+        slot.last_start = max(slot.last_start, self._clock())
 
     def defer(self, host: str, exit: str, seconds: float) -> None:
         """No request to the host through this exit for ``seconds`` (a short Retry-After)."""

@@ -34,9 +34,9 @@ from tests.pages import wechat_ids, wechat_long_url, wechat_page
 
 WX = "mp.weixin.qq.com"
 INTERVAL = 0.2
-# a request's arrival at the proxy lags its start by the connection set-up (CONNECT, TLS) the first
-# time through an exit and not later, so two arrivals may be this much closer than their starts were
-SETUP_SLACK = 0.08
+# the interval counts from when a request goes on the wire; its arrival at the proxy lags that by the
+# loopback and by any moment this busy machine keeps the process from the CPU
+JITTER = 0.05
 SECRET = "secret"
 URLS_SOURCE = '[[sources]]\nname = "backlog"\nkind = "urls"\npath = "urls.txt"\n'
 CAPTCHA = "https://mp.weixin.qq.com/mp/wappoc_appmsgcaptcha?poc_token=x&target_url=y"
@@ -90,9 +90,6 @@ def pool(tmp_path: Path) -> Iterator[Pool]:
         ]
         for server in servers:
             server.route(WX, "/s", article_reply)
-            # the certificate made now, not on the first request through the exit, so that arrival
-            # is late by a handshake only (SETUP_SLACK)
-            server._context_for(WX)
         yield Pool(Env(tmp_path, first), servers, proxies)
 
 
@@ -134,7 +131,7 @@ def test_three_exits_fetch_one_host_side_by_side_each_at_its_interval(pool: Pool
     assert sum(len(reqs) for reqs in per_exit) == 12
     for reqs in per_exit:
         gaps = [b.at - a.at for a, b in itertools.pairwise(reqs)]
-        assert min(gaps) >= INTERVAL - SETUP_SLACK, gaps
+        assert min(gaps) >= INTERVAL - JITTER, gaps
     # the exits interleave: while one waits out its interval, the others ask
     merged = sorted((r.at, i) for i, reqs in enumerate(per_exit) for r in reqs)
     order = [i for _, i in merged]
@@ -158,7 +155,7 @@ def test_a_crawl_spreads_one_source_over_the_exits(pool: Pool) -> None:
     assert a[0].at < b[-1].at and b[0].at < a[-1].at
     for reqs in (a, b):
         gaps = [y.at - x.at for x, y in itertools.pairwise(reqs)]
-        assert min(gaps) >= INTERVAL - SETUP_SLACK, gaps
+        assert min(gaps) >= INTERVAL - JITTER, gaps
 
 
 # --- verification pages -----------------------------------------------------------------------------
@@ -166,7 +163,7 @@ def test_a_crawl_spreads_one_source_over_the_exits(pool: Pool) -> None:
 
 @pytest.mark.parametrize("how", ["page", "redirect"])
 def test_a_verification_on_one_exit_moves_the_url_and_the_exit_stays_cooled_down(pool: Pool, how: str) -> None:
-    pool.configure(n=2)
+    pool.configure(n=2, interval=0.05)
     captcha = Reply.verification() if how == "page" else Reply.redirect(CAPTCHA)
     pool.serve(pool.servers[0], captcha)
     bad, good = pool.labels[0], pool.labels[1]
@@ -184,6 +181,8 @@ def test_a_verification_on_one_exit_moves_the_url_and_the_exit_stays_cooled_down
     exits = {(e["exit"], e["host"]): e for e in json.loads(pool.env.run("stats", "--json").out)["exits"]}
     assert (exits[bad, WX]["requests"], exits[bad, WX]["verification"]) == (1, 1)
     assert (exits[good, WX]["requests"], exits[good, WX]["verification"]) == (4, 0)
+    if how == "redirect":
+        return  # the rest (persisted, doubling) is the same cool-down, whichever way the page came
 
     # the next run leaves the exit alone: its cool-down is in the database
     code, text = import_urls(pool, range(5, 8))
