@@ -804,11 +804,11 @@ def stats_cmd(ctx: Context, as_json: bool) -> None:
     with ctx.store(must_exist=True) as store:
         stats = store.stats()
         exits = _exit_uses(store, ctx.config)
-    weread = _weread_state(ctx.config)
+        weread = _weread_state(ctx.config, store)
     if as_json:
         data = {**dataclasses.asdict(stats), "exits": [dataclasses.asdict(e) for e in exits]}
         if weread is not None:
-            data["weread"] = dataclasses.asdict(weread)
+            data["weread"] = {**dataclasses.asdict(weread[0]), "accounts": dataclasses.asdict(weread[1])}
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_iso))
         return
     out = sys.stdout
@@ -819,17 +819,19 @@ def stats_cmd(ctx: Context, as_json: bool) -> None:
         click.echo(line)
     if weread is not None:
         click.echo("")
-        click.echo(weread.line())
+        for part in weread:
+            click.echo(part.line())
 
 
-def _weread_state(config: Config) -> Any:
-    """The WeRead session as known without asking WeRead, when wechat-account sources or a session exist."""
-    from ingest.weread import KIND, session_status
+def _weread_state(config: Config, store: Any) -> Any:
+    """The WeRead session as known without asking WeRead, and the accounts' use of today's caps; None
+    when there are neither wechat-account sources nor a session."""
+    from ingest.weread import KIND, accounts_usage, session_status
 
     status = session_status(config)
     if status.origin is None and status.error is None and not any(s.kind == KIND for s in config.sources):
         return None
-    return status
+    return status, accounts_usage(store, config)
 
 
 def _exit_uses(store: Any, config: Config) -> list[Any]:

@@ -859,6 +859,37 @@ def session_status(config: Config, *, environ: Mapping[str, str] = os.environ) -
     return SessionStatus(str(path), session.origin, session.created, session.renewed, session.expired)
 
 
+@dataclass(frozen=True, slots=True)
+class AccountsUsage:
+    """The accounts' bookkeeping for ``stats``: followed, owing older pages, today's calls against the caps."""
+
+    followed: int
+    owed: int
+    list_calls: int
+    list_limit: int
+    follows: int
+    follow_limit: int
+
+    def line(self) -> str:
+        return (
+            f"weread accounts: {self.followed} followed, {self.owed} owing older pages; today "
+            f"{self.list_calls} of {self.list_limit} list calls, {self.follows} of {self.follow_limit} follows"
+        )
+
+
+def accounts_usage(store: Any, config: Config, *, now: datetime | None = None) -> AccountsUsage:
+    day = (now or datetime.now(UTC)).astimezone(SHANGHAI).date().isoformat()
+    known = stored.accounts(store)
+    return AccountsUsage(
+        followed=sum(1 for a in known if a.followed is not None),
+        owed=sum(1 for a in known if a.resume is not None),
+        list_calls=hoststate.count_today(store, stored.LIST_COUNTER, day=day),
+        list_limit=config.wechat.list_daily_limit,
+        follows=hoststate.count_today(store, stored.FOLLOW_COUNTER, day=day),
+        follow_limit=config.wechat.follow_per_day,
+    )
+
+
 async def check_session(client: WeReadClient) -> int:
     """One cheap call with the session (renewing it when WeRead asks): the number of accounts on the shelf."""
     return sum(1 for b in await client.shelf_ids())
@@ -870,11 +901,13 @@ __all__ = [
     "NO_SESSION",
     "SESSION_EXPIRED",
     "SESSION_FILE",
+    "AccountsUsage",
     "Session",
     "SessionError",
     "SessionStatus",
     "WeReadAccounts",
     "WeReadClient",
+    "accounts_usage",
     "check_session",
     "fetch_account",
     "load_session",

@@ -456,8 +456,10 @@ def test_a_rejected_skey_is_renewed_with_wr_rt_and_the_crawl_goes_on(env: Env, f
     assert env.sql("select count(*) from articles")[0][0] == 2
     stats = env.invoke("stats")
     assert "weread session: logged in" in stats.out and "last renewed 20" in stats.out
+    assert "weread accounts: 1 followed, 0 owing older pages; today 2 of 500 list calls, 1 of 10 follows" in stats.out
     as_json = json.loads(env.invoke("stats", "--json").out)["weread"]
     assert as_json["origin"] == "cookie-file" and as_json["renewed"] and as_json["expired"] is None
+    assert as_json["accounts"]["list_calls"] == 2
     assert as_json["path"] == str(session_file(env))
     assert_no_secret_leaked(env, result.out, result.err, stats.out)
 
