@@ -718,3 +718,12 @@ def test_errors_never_echo_a_proxy_password_or_a_cookie(env: Env, monkeypatch: p
         asyncio.run(run())
     text = f"{info.value} {info.value.reason}"
     assert "jbsecret-pw" not in text and "jbuser" not in text and SKEY not in text
+
+
+def test_max_pages_bounds_the_list_calls_of_a_run(env: Env, fake: FakeWeRead) -> None:
+    configure(env, account("a", ACCOUNT_A) + "max_pages = 2\n")
+    login_with_cookie_file(env)
+    assert env.invoke("crawl").code == 0
+    assert fake.list_calls() == [(BOOK_A, 0), (BOOK_A, 2)]
+    assert env.sql("select count(*) from articles")[0][0] == 5
+    assert env.sql("select resume from weread_accounts") == [(None,)]  # a bound, not a debt
