@@ -725,5 +725,5 @@ def test_max_pages_bounds_the_list_calls_of_a_run(env: Env, fake: FakeWeRead) ->
     login_with_cookie_file(env)
     assert env.invoke("crawl").code == 0
     assert fake.list_calls() == [(BOOK_A, 0), (BOOK_A, 2)]
-    assert env.sql("select count(*) from articles")[0][0] == 5
+    assert env.sql("select count(*) from articles")[0][0] == 6  # four groups of the five
     assert env.sql("select resume from weread_accounts") == [(None,)]  # a bound, not a debt
