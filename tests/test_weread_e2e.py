@@ -727,3 +727,15 @@ def test_max_pages_bounds_the_list_calls_of_a_run(env: Env, fake: FakeWeRead) ->
     assert fake.list_calls() == [(BOOK_A, 0), (BOOK_A, 2)]
     assert env.sql("select count(*) from articles")[0][0] == 6  # four groups of the five
     assert env.sql("select resume from weread_accounts") == [(None,)]  # a bound, not a debt
+
+
+def test_the_session_lives_beside_the_config_it_belongs_to(env: Env, fake: FakeWeRead) -> None:
+    sub = env.path / "elsewhere"
+    sub.mkdir()
+    (sub / "config.toml").write_text((env.path / "config.toml").read_text())
+    (env.path / "cookies.txt").write_text(f"wr_vid={VID}; wr_skey={SKEY}; wr_rt={RT}")
+    result = env.invoke("--config", "elsewhere/config.toml", "login", "weread", "--cookie-file", "cookies.txt")
+    assert result.code == 0, result.err
+    assert (sub / weread.SESSION_FILE).exists() and not session_file(env).exists()
+    assert env.invoke("--config", "elsewhere/config.toml", "logout", "weread").code == 0
+    assert not (sub / weread.SESSION_FILE).exists()
