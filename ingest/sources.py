@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from ingest.config import SourceConfig
-from ingest.errors import ConfigError
+from ingest.errors import ConfigError, PermanentFetchError
 from ingest.seen import SeenURLs
 from parsers.errors import InvalidURL, ParseError
 from parsers.listings import (
@@ -130,6 +130,7 @@ async def page_through(
     """
     queue: deque[ListingRequest] = deque([first])
     visited: set[str] = set()
+    children: set[str] = set()
     budget = max(1, pages)
     while queue and budget > 0:
         request = queue.popleft()
@@ -138,8 +139,19 @@ async def page_through(
             continue
         visited.add(key)
         budget -= 1
-        listing = await fetch_listing(fetcher, request)
-        queue.extend(dataclasses.replace(first, url=c, label=None) for c in listing.children if _usable(c, seen))
+        try:
+            listing = await fetch_listing(fetcher, request)
+        except (PermanentFetchError, ParseError) as exc:
+            if request.url not in children:
+                raise
+            # one dead sitemap of an index is that sitemap's problem: its siblings still count
+            if seen.on_unusable is not None:
+                seen.on_unusable(request.url, f"child listing skipped: {exc.reason}")
+            continue
+        for child in listing.children:
+            if _usable(child, seen):
+                children.add(child)
+                queue.append(dataclasses.replace(first, url=child, label=None))
         if not listing.entries:
             continue  # an index of sitemaps, or an empty page: whatever is queued still counts
         fresh = seen.fresh(listing.entries)

@@ -360,11 +360,28 @@ def test_sitemap_max_pages_counts_every_sitemap() -> None:
     assert fetcher.urls == [INDEX, CHILDREN[0]]
 
 
-def test_sitemap_child_that_fails_raises_with_its_url() -> None:
-    fetcher = FakeFetcher({INDEX: fx("sitemap-index.xml"), CHILDREN[0]: b"<html>oops</html>"})
+def test_a_dead_or_garbled_child_sitemap_is_skipped_and_reported_its_siblings_still_read() -> None:
+    # CHILDREN[0] garbled, CHILDREN[1] missing (404), CHILDREN[2] fine
+    fetcher = FakeFetcher(
+        {INDEX: fx("sitemap-index.xml"), CHILDREN[0]: b"<html>oops</html>", CHILDREN[2]: fx("urlset.xml")}
+    )
+    skipped: list[tuple[str, str]] = []
+
+    async def collect() -> list[Entry]:
+        seen = SeenURLs(on_unusable=lambda url, why: skipped.append((url, why)))
+        source = SourceConfig(name="map", kind="sitemap", url=INDEX)
+        return [e async for e in discover(source, fetcher, seen=seen, base_dir=FIXTURES)]
+
+    entries = asyncio.run(collect())
+    assert urls(entries) == URLSET_ALL
+    assert [u for u, _ in skipped] == CHILDREN[:2]
+    assert all(why.startswith("child listing skipped: ") for _, why in skipped)
+
+
+def test_the_listing_itself_failing_fails_the_source() -> None:
     with pytest.raises(ParseError) as err:
-        run(SourceConfig(name="map", kind="sitemap", url=INDEX), fetcher)
-    assert err.value.url == CHILDREN[0]
+        run(SourceConfig(name="map", kind="sitemap", url=INDEX), FakeFetcher({INDEX: b"<html>oops</html>"}))
+    assert err.value.url == INDEX
 
 
 # --- urls ------------------------------------------------------------------------------------------
