@@ -205,6 +205,22 @@ def test_a_verification_on_one_exit_moves_the_url_and_the_exit_stays_cooled_down
     assert "2 in a row" in row  # cooling down until …, after 2 verification pages in a row
 
 
+def test_a_long_retry_after_on_one_exit_moves_the_url_and_is_remembered(pool: Pool) -> None:
+    pool.configure(n=2, interval=0.05)
+    pool.serve(pool.servers[0], Reply.retry_after(3600))
+    slow = pool.labels[0]
+    code, text = import_urls(pool, range(1, 4))
+    assert code == 0, text
+    assert pool.env.count("articles") == 3
+    assert len(pool.wx(pool.servers[0])) == 1
+    [(until, reason)] = pool.env.sql("select until, reason from host_state where exit = ?", (slow,))
+    assert "3600" in str(reason)
+    assert datetime.fromisoformat(str(until)) > datetime.now(UTC) + timedelta(minutes=59)
+    code, text = import_urls(pool, range(4, 6))
+    assert code == 0, text
+    assert len(pool.wx(pool.servers[0])) == 1  # the next run waits as the server asked
+
+
 def test_when_every_exit_is_cooling_down_the_crawl_leaves_the_urls_pending_and_says_so_once(pool: Pool) -> None:
     (pool.env.path / "urls.txt").write_text("\n".join(urls(range(1, 11))) + "\n", encoding="utf-8")
     pool.configure(n=2, sources=URLS_SOURCE)
