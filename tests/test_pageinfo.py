@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from ingest.cli import cli
 from parsers.decode import decode_html
 from parsers.errors import ParseError
 from parsers.jsdata import extract_js_object, js_string, js_unescape, load_js_object
 from parsers.origin import find_origin_url
-from tests.conftest import FIXTURES, jianbao_command
+from tests.conftest import FIXTURES
 from tests.pages import qq_id, qq_page, wechat_page
 
 
@@ -79,8 +82,17 @@ def test_decoding_by_header_bom_then_trial() -> None:
 # --- the `parse` command ---------------------------------------------------------------------------
 
 
-def _parse(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*jianbao_command(), "parse", *args], capture_output=True, text=True, timeout=60)
+@dataclass
+class _Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _parse(*args: str) -> _Ran:
+    result = CliRunner().invoke(cli, ["parse", *args])
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    return _Ran(result.exit_code, result.stdout, result.stderr)
 
 
 def test_parse_command_prints_the_article_as_json(tmp_path: object) -> None:
@@ -133,3 +145,16 @@ def test_parse_command_needs_no_url_for_pages_whose_structure_says_whose_they_ar
     result = _parse(str(bare))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["mid"] == "2650000005"
+
+
+def test_parse_and_import_agree_on_a_page_that_does_not_say_where_it_is_from(tmp_path: Path) -> None:
+    # a news page with no address and no ids: parse used to print it under https://example.invalid/
+    page = tmp_path / "anon.html"
+    body = "".join(f"<p>第{n}段正文，内容足够长，讲述一件发生在城市里的新闻。</p>" for n in range(12))
+    page.write_text(f"<html><head><title>一篇新闻</title></head><body><h1>一篇新闻</h1>{body}</body></html>", "utf-8")
+    parsed = _parse(str(page))
+    assert parsed.returncode == 2 and "--url" in parsed.stderr and parsed.stdout == "", parsed
+    imported = CliRunner().invoke(cli, ["--db", str(tmp_path / "j.db"), "import", str(page)])
+    assert imported.exit_code == 1 and "--url" in imported.stdout
+    given = _parse(str(page), "--url", "https://news.example.com/a/1.html")
+    assert given.returncode == 0 and json.loads(given.stdout)["url"] == "https://news.example.com/a/1.html"
