@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from ingest.config import Config, SourceConfig
 from ingest.errors import Blocked, FetchError
@@ -27,7 +27,7 @@ from ingest.weread import KIND as WECHAT_ACCOUNT
 from ingest.weread import WeReadAccounts
 from parsers.errors import JianbaoError
 from parsers.listings import Entry
-from storage import Store
+from storage import Store, hoststate
 
 SUMMARY_KEYS = ("stored", "updated", "unchanged", "not-article", "blocked", "failed")
 STOP_GRACE = 3.0  # seconds the article in hand gets to finish after a stop request
@@ -246,6 +246,11 @@ class Crawler:
             results = await asyncio.gather(*(self.run_source(s) for s in sources))
             if self.unusable and not self.dry_run:
                 await self.importer.run_store(record_unusable, self.store, self.unusable)
+            if not self.dry_run:
+                # yesterday's counters still answer "how much today" for a run that began before midnight;
+                # older ones answer nothing
+                week_ago = (date.fromisoformat(self.importer.policy.today()) - timedelta(days=7)).isoformat()
+                await self.importer.run_store(hoststate.forget_days_before, self.store, week_ago)
         finally:
             if self.weread is not None:
                 await self.weread.aclose()
