@@ -27,7 +27,9 @@ from ingest.hosts import HostPolicy
 from parsers import parse
 from parsers.article import SHANGHAI, Article, Page
 from parsers.dates import plausible
+from parsers.decode import decode_html
 from parsers.errors import InvalidURL, JianbaoError, NotAnArticle
+from parsers.markdown import is_placeholder
 from parsers.saved import parse_saved
 from parsers.urls import canonical_url, host_of
 from storage import Store, hoststate
@@ -300,7 +302,11 @@ class Importer:
         saved = parse_saved(data, name, suffix=suffix, url=url)
         now = self.clock()
         if saved.origin is None:
-            return _save(self.store, saved.article, input_name=name, aliases=(), now=now)
+            outcome = _save(self.store, saved.article, input_name=name, aliases=(), now=now)
+            note = placeholder_note(data, saved.article)
+            if note and outcome.ok:
+                outcome = dataclasses.replace(outcome, warning="; ".join(filter(None, (outcome.warning, note))))
+            return outcome
         page = Page(
             url=saved.origin,
             final_url=saved.origin,
@@ -467,3 +473,22 @@ def parse_input(item: str, *, exists: Callable[[str], bool] = os.path.exists) ->
     if "://" in item or item.lower().startswith(("javascript:", "mailto:", "data:")):
         return Input(item)
     return Input(item, path=item)
+
+
+_IMAGE_TARGETS = (
+    re.compile(r"!\[[^\]\n]{0,200}\]\(\s*<?([^)\s>]*)"),
+    re.compile(r"""<img\b[^>]{0,500}?\bsrc\s*=\s*["']?([^"'\s>]*)""", re.I),
+)
+
+
+def placeholder_note(data: bytes, article: Article) -> str:
+    """For a clipping kept without a single image although it had some: every one was a placeholder (a
+    clipper that saved a WeChat page before its images scrolled into view). Says so, and what helps."""
+    if article.images:
+        return ""
+    text = decode_html(data)
+    targets = [m.group(1) for pattern in _IMAGE_TARGETS for m in pattern.finditer(text)]
+    if not targets or not all(is_placeholder(t) for t in targets):
+        return ""
+    where = article.url if is_url(article.url) else "the article's URL"
+    return f"all {len(targets)} images were placeholders; import {where} to get them"

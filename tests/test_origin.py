@@ -153,3 +153,20 @@ def test_a_url_without_its_scheme_is_fetched_not_looked_for_on_disk(env: Env) ->
     assert result.code == 0, result.out + result.err
     assert result.lines[0].startswith("stored: mp.weixin.qq.com/s/noscheme -> #1"), result.out
     assert env.server.requests_to("mp.weixin.qq.com", "/s/noscheme")
+
+
+def test_a_clipping_of_placeholders_only_says_so_and_suggests_its_url(env: Env) -> None:
+    svg = "data:image/svg+xml,%3Csvg width='1px' height='1px' xmlns='http://www.w3.org/2000/svg'%3E%3C/svg%3E"
+    url = "https://mp.weixin.qq.com/s/FixturePlaceholders"
+    clip = env.path / "clip.md"
+    clip.write_text(
+        f'---\ntitle: "只有占位图"\nurl: {url}\ndate: 2024-07-20 22:21:39\n---\n'
+        f"第一段正文。\n\n![图片]({svg})\n\n第二段。\n\n![图片]({svg})\n",
+        encoding="utf-8",
+    )
+    result = env.run("import", str(clip))
+    assert result.code == 0, result.out + result.err
+    assert f"all 2 images were placeholders; import {url} to get them" in result.lines[0], result.out
+    real = env.path / "real.md"
+    real.write_text((FIXTURES / "clippings" / "wechat-placeholders.md").read_text(encoding="utf-8"), encoding="utf-8")
+    assert "placeholders" not in env.run("import", str(real)).out  # some real images: nothing to say
