@@ -180,7 +180,10 @@ class _Group(click.Group):
 @click.option("-v", "--verbose", count=True, help="More output; cron stays quiet without it.")
 @click.pass_context
 def cli(ctx: click.Context, db_path: str | None, config_path: str | None, verbose: int) -> None:
-    """jianbao (剪报): collect qq.com and WeChat articles into SQLite, search and export them."""
+    """jianbao (剪报): collect qq.com and WeChat articles into SQLite, search and export them.
+
+    The options below work after the command too: jianbao list --db x.db
+    """
     ctx.obj = Context(config_path=config_path, db_path=db_path, verbose=verbose)
     if config_path is not None and not ctx.resilient_parsing:
         ctx.obj.config  # noqa: B018 - a config named but missing (or broken) is an error for every command
