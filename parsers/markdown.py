@@ -33,6 +33,9 @@ BLOCK_TAGS = frozenset(
         "figcaption", "center", "address", "dl", "dt", "dd", "details", "summary", "body", "html",
     }
 )  # fmt: skip
+# nesting rendered element by element; deeper content is kept as flat text (see _flat). Real pages
+# nest under 40 levels; the raw-page check in parsers/__init__.py refuses far deeper input first
+RENDER_DEPTH = 150
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 BOLD_TAGS = frozenset({"strong", "b"})
 ITALIC_TAGS = frozenset({"em", "i", "cite", "dfn"})
@@ -153,6 +156,7 @@ class _State:
     base_url: str
     images: list[str] = field(default_factory=list)
     seen_images: set[str] = field(default_factory=set)
+    depth: int = 0
 
 
 def _classes(node: LexborNode) -> set[str]:
@@ -230,25 +234,37 @@ def _code_block(node: LexborNode) -> str:
 def _preformatted_text(node: LexborNode) -> str:
     parts: list[str] = []
     for child in node.iter(include_text=True):
-        _collect_pre(child, parts)
+        _collect_pre(child, parts, 0)
     return "".join(parts)
 
 
-def _collect_pre(node: LexborNode, parts: list[str]) -> None:
+def _collect_pre(node: LexborNode, parts: list[str], depth: int) -> None:
     if node.tag == "-text":
         parts.append(node.text_content or "")
     elif node.tag == "br":
         parts.append("\n")
+    elif depth >= RENDER_DEPTH:
+        parts.append(node.text(deep=True))
     elif node.tag not in SKIP_TAGS and node.tag != "-comment":
         for child in node.iter(include_text=True):
-            _collect_pre(child, parts)
+            _collect_pre(child, parts, depth + 1)
         if node.tag in ("p", "div", "li"):
             parts.append("\n")
 
 
+def _rows(table: LexborNode) -> Iterable[LexborNode]:
+    """The table's own rows: a nested table's rows are rendered inside its cell, once (a descendant
+    selector rendered them again at every level, exponential in the nesting)."""
+    for child in _children(table):
+        if child.tag == "tr":
+            yield child
+        elif child.tag in ("thead", "tbody", "tfoot"):
+            yield from (tr for tr in _children(child) if tr.tag == "tr")
+
+
 def _table(node: LexborNode, state: _State) -> str:
     rows: list[list[str]] = []
-    for tr in node.css("tr"):
+    for tr in _rows(node):
         cells = [
             _render_children(td, state).replace("\n", " ").replace("|", r"\|").strip()
             for td in _children(tr)
@@ -361,19 +377,41 @@ def _render(node: LexborNode, state: _State) -> str:
 
 
 def _render_children(node: LexborNode, state: _State) -> str:
-    return "".join(_render(child, state) for child in _children(node))
+    if state.depth >= RENDER_DEPTH:
+        return _flat(node, state)
+    state.depth += 1
+    try:
+        return "".join(_render(child, state) for child in _children(node))
+    finally:
+        state.depth -= 1
+
+
+def _flat(node: LexborNode, state: _State) -> str:
+    """What lies deeper than RENDER_DEPTH: its text as one paragraph and its images after it, read
+    without recursion (three Python frames a level would reach the interpreter's limit near 300)."""
+    text = _escape_inline(normalize_text(node.text(deep=True, skip_empty=True)))
+    out = [f"{_BREAK}{text}{_BREAK}" if text else ""]
+    for img in node.css("img"):
+        url = _image_src(img, state.base_url)
+        if url and url not in state.seen_images:
+            state.seen_images.add(url)
+            state.images.append(url)
+            out.append(f"{_BREAK}![图片]({url}){_BREAK}")
+    return "".join(out)
 
 
 _BLANK_RUNS = re.compile(r"\n{3,}")
-_SPACE_BEFORE_NL = re.compile(r"[ \t]+\n")
+# every pattern here is linear: a run is entered only at its start, and no two alternatives can take
+# the same characters (a 40 KB run of one character once took minutes)
+_SPACE_BEFORE_NL = re.compile(r"(?<![ \t])[ \t]+\n")
 # indentation is dropped except before list, quote, code and table markers (nested lists keep theirs)
 _NL_BEFORE_SPACE = re.compile(r"\n[ \t]+(?![ \t]|(?:[-*+]|\d+\.)[ ]|[>`|])")
 _LOOSE_NESTED = re.compile(r"\n\n(?=[ \t]*(?:[-*]|\d+\.) )")
 _ADJACENT_BOLD = re.compile(r"(?<=\S)\*\*\*\*(?=\S)")
-_EMPTY_MARKUP = re.compile(r"^(?:\*\*|\*|~~)+\s*(?:\*\*|\*|~~)*$", re.M)
+_EMPTY_MARKUP = re.compile(r"^(?:\*|~~)++[ \t]*+(?:\*|~~)*+$", re.M)
 
 
-_FENCED = re.compile(r"(^(`{3,})[^\n]*\n.*?\n\2$)", re.M | re.S)
+_FENCED = re.compile(r"(^(`{3,}+)[^`\n]*+\n.*?\n\2$)", re.M | re.S)
 
 
 def _tidy(text: str) -> str:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from parsers.markdown import clean_image_url, html_to_markdown, is_placeholder
+from parsers.markdown import _tidy, clean_image_url, html_to_markdown, is_placeholder
 
 BASE = "https://mp.weixin.qq.com/s/x"
 SVG_1PX = (
@@ -114,3 +114,35 @@ def test_markup_characters_in_text_are_escaped() -> None:
 
 def test_empty_input() -> None:
     assert md("") == "" and md("<div><p> </p><img src='data:image/gif;base64,R0l'></div>") == ""
+
+
+# --- budgets: deep nesting and pathological runs (issue 16) ----------------------------------------
+
+
+@pytest.mark.parametrize("open_tag", ["<div>", "<b>", "<blockquote>", "<ul><li>", "<table><tr><td>"])
+def test_deep_nesting_is_rendered_flat_past_the_render_depth(open_tag: str) -> None:
+    depth = 2_000
+    close = "".join(f"</{t}>" for t in reversed(open_tag[1:-1].split("><")))
+    html = open_tag * depth + '深处的文字<img src="https://img.example.com/deep.jpg">' + close * depth
+    rendered = html_to_markdown(html, base_url="https://news.example.com/")
+    assert "深处的文字" in rendered.markdown
+    assert rendered.images == ("https://img.example.com/deep.jpg",)
+
+
+def test_nested_tables_render_each_row_once() -> None:
+    html = "<table><tr><td>外</td><td>" + "<table><tr><td>内</td><td>格</td></tr></table>" + "</td></tr></table>"
+    md = html_to_markdown(html, base_url="https://news.example.com/").markdown
+    assert md.count("内") == 1
+
+
+@pytest.mark.parametrize(
+    "run", ["*" * 30, "**" * 5_000 + "x", "~~" * 5_000 + "x", " " * 50_000 + "x", "`" * 50_000, "[" * 40_000]
+)
+def test_pathological_runs_come_out_whole(run: str) -> None:
+    # each once took minutes (exponential or quadratic backtracking); now they are plain text
+    md = _tidy(f"前\n\n{run}\n\n后")
+    assert md.startswith("前") and md.endswith("后")
+
+
+def test_empty_markup_lines_are_dropped() -> None:
+    assert _tidy("甲\n\n** **\n\n~~~~\n\n乙") == "甲\n\n乙"
