@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ingest.errors import ConfigError
+from parsers import MAX_DEPTH, MAX_ELEMENTS
 from parsers.urls import mask_userinfo
 
 BROWSER_UA = (
@@ -55,8 +56,8 @@ DEFAULTS: dict[str, Any] = {
     },
     "parse": {
         # real pages stay far below these (see README); past them a page is refused, not parsed for minutes
-        "max_elements": 200_000,
-        "max_depth": 1_000,
+        "max_elements": MAX_ELEMENTS,  # 200,000: real pages have at most ~3,000 (parsers/__init__.py)
+        "max_depth": MAX_DEPTH,  # 1,000: real pages nest at most ~140 counted on the raw page
     },
     "wechat": {
         "follow_per_day": 10,  # new accounts added to the WeRead shelf a day

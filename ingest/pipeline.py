@@ -219,7 +219,10 @@ class Importer:
                 return await self._record(key, Outcome(name, "failed", exc.reason), status=exc.status)
             # parsing is CPU-bound: off the event loop, so other hosts' fetches keep flowing
             try:
-                article = await asyncio.to_thread(parse, page.content, page.final_url, content_type=page.content_type)
+                budget = {"max_elements": self.config.parse.max_elements, "max_depth": self.config.parse.max_depth}
+                article = await asyncio.to_thread(
+                    parse, page.content, page.final_url, content_type=page.content_type, **budget
+                )
             except NotAnArticle as exc:
                 if exc.reason != "verification":
                     outcome = Outcome(name, "not-article", exc.reason)
