@@ -33,24 +33,33 @@ AUTHOR_KEYS = ("author", "authors", "byline")
 ACCOUNT_KEYS = ("account", "media", "site", "sitename", "publisher")
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?", re.S | re.M)
+# front matter is a flat table; anything nested deeper is not a clipping's
+MAX_YAML_DEPTH = 20
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FENCE = re.compile(r"^(`{3,}|~{3,})")
 # an inline image; the target may hold spaces (data: SVGs do) but no parentheses unless in <…>
-_IMAGE = re.compile(r"!\[(?P<alt>[^\]\n]*)\]\((?P<target>\s*<[^<>\n]*>[^()\n]*|[^()\n]*)\)")
+# (link texts exclude "[": a run of 40k "[" or 200k "![" then costs one pass, not one pass per bracket)
+_IMAGE = re.compile(r"!\[(?P<alt>[^\[\]\n]*)\]\((?P<target>\s*<[^<>\n]*>[^()\n]*|[^()\n]*)\)")
 # the clipper's "[qq](https://new.qq.com/rain/a/…)" back-link on the last line
 _SOURCE_LINE = re.compile(r"^\s*\[[^\]\n]*\]\(\s*<?(?P<url>https?://[^)\s>]+)>?\s*\)\s*$")
 # what _IMAGE cannot take apart: a data: target with parentheses inside, up to the last ")" of the run
-_DATA_IMAGE = re.compile(r"!\[[^\]\n]*\]\(\s*data:[^\n]*?\)(?=\s|$)", re.I)
+_DATA_IMAGE = re.compile(r"!\[[^\[\]\n]*\]\(\s*data:(?:(?!!\[)[^\n])*?\)(?=\s|$)", re.I)
 # a link whose target is script, not a page; one level of parentheses as in "javascript:void(0)",
 # and the <…> CommonMark wrapping converters use for such targets
 _SCRIPT_LINK = re.compile(
-    r"(?<!!)\[(?P<text>[^\]\n]*)\]\(\s*<?\s*(?:javascript|vbscript|data):(?:[^()<>\n]|\([^()\n]*\))*>?\s*\)",
+    r"(?<!!)\[(?P<text>[^\[\]\n]*)\]\(\s*<?\s*(?:javascript|vbscript|data):(?:[^()<>\n]|\([^()\n]*\))*>?\s*\)",
     re.I,
 )
 # raw HTML a clipper let through: whole elements whose content is never prose, then any other tag
-_HTML_BLOCKS = re.compile(r"<(script|style|iframe|noscript|template|object)\b.*?</\1\s*>", re.S | re.I)
+# (these three are applied by find-based loops: an unterminated "<!--" or "<script>" repeated 50k
+# times made a lazy ".*?" scan to the end of the text once per occurrence)
+_HTML_BLOCK_OPEN = re.compile(r"<(script|style|iframe|noscript|template|object)\b", re.I)
+_HTML_BLOCK_CLOSE = {
+    name: re.compile(rf"</{name}\s*>", re.I) for name in ("script", "style", "iframe", "noscript", "template", "object")
+}
 _HTML_IMG = re.compile(r"[ \t]*<img\b[^>]*>[ \t]*", re.I)
 _HTML_ATTR = re.compile(r"""\b(data-src|data-original|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
-_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|<!--.*?-->", re.S)
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
 CJK_CHARS = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
 # a pretty-printer's line break between two Chinese characters, possibly with inline tags or
 # comments between the break and the next character. The first character is captured, not looked
@@ -158,12 +167,16 @@ def join_cjk_lines(html: str) -> str:
 def _split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str]:
     if "\x00" in text:
         raise ParseError("binary data, not a Markdown clipping", url=path)
+    if _SURROGATE.search(text):
+        text = _fix_surrogates(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     m = _FRONT_MATTER.match(text)
     if not m:
         raise ParseError("no YAML front matter (the file must start with a '---' block)", url=path)
     try:
-        meta = yaml.safe_load(m.group("yaml"))
+        meta = _fix_surrogates(yaml.load(m.group("yaml"), Loader=_FrontMatterLoader))
+    except RecursionError as err:
+        raise ParseError(f"front matter nested deeper than {MAX_YAML_DEPTH} levels", url=path) from err
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         line = f" at line {where.line + 2}" if where is not None else ""
@@ -174,6 +187,43 @@ def _split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str]:
     if not isinstance(meta, dict):
         raise ParseError(f"front matter is a {type(meta).__name__}, not a mapping", url=path)
     return {str(k): v for k, v in meta.items()}, text[m.end() :]
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader without aliases and with a nesting limit: front matter is a flat table of strings,
+    and an alias bomb (``&a [*b, *b, …]``) expands past gigabytes once read, 50k-deep nesting
+    exhausts the recursion limit."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", event.start_mark)
+        if self._depth >= MAX_YAML_DEPTH:
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", event.start_mark
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _fix_surrogates(value: Any, depth: int = 0) -> Any:
+    """YAML's ``"\ud83d\ude00"`` escapes give UTF-16 surrogates: pairs become the character they
+    encode, a lone one U+FFFD, so every string can be written as UTF-8."""
+    if isinstance(value, str):
+        if not _SURROGATE.search(value):
+            return value
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list) and depth < MAX_YAML_DEPTH:
+        return [_fix_surrogates(v, depth + 1) for v in value]
+    if isinstance(value, dict) and depth < MAX_YAML_DEPTH:
+        return {_fix_surrogates(k, depth + 1): _fix_surrogates(v, depth + 1) for k, v in value.items()}
+    return value
 
 
 def _first_str(meta: dict[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -204,7 +254,7 @@ def _title(meta: dict[str, Any], body: str) -> str:
     title = _first_str(meta, TITLE_KEYS)
     if title:
         # a title is plain text; markup in it is a clipper's leftover
-        return normalize_text(_HTML_TAG.sub("", title))
+        return normalize_text(_HTML_TAG.sub("", _strip_comments(title)))
     for line in body.split("\n"):
         if line.startswith("# "):
             return normalize_text(line[2:].replace("**", ""))
@@ -272,9 +322,42 @@ def _chunks(text: str) -> Iterator[tuple[str, bool]]:
 def _strip_html(chunk: str, base_url: str) -> str:
     if "<" not in chunk:
         return chunk
-    chunk = _HTML_BLOCKS.sub("", chunk)
+    chunk = _strip_blocks(_strip_comments(chunk))
     chunk = _HTML_IMG.sub(lambda m: _html_img_to_markdown(m.group(0), base_url), chunk)
     return _HTML_TAG.sub("", chunk)
+
+
+def _strip_comments(text: str) -> str:
+    """Without ``<!-- … -->`` comments; an unterminated one stays as text."""
+    out: list[str] = []
+    pos = 0
+    while (start := text.find("<!--", pos)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break
+        out.append(text[pos:start])
+        pos = end + 3
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _strip_blocks(text: str) -> str:
+    """Without script, style and other non-prose elements, content and all; an element that is never
+    closed is left for the tag pattern (only its tag goes), as before."""
+    out: list[str] = []
+    pos = scan = 0
+    unclosed: set[str] = set()  # once a closing tag is missing after some point, it is missing after any later one
+    while (m := _HTML_BLOCK_OPEN.search(text, scan)) is not None:
+        name = m.group(1).lower()
+        close = None if name in unclosed else _HTML_BLOCK_CLOSE[name].search(text, m.end())
+        if close is None:
+            unclosed.add(name)
+            scan = m.end()
+            continue
+        out.append(text[pos : m.start()])
+        pos = scan = close.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _html_img_to_markdown(tag: str, base_url: str) -> str:

@@ -205,3 +205,49 @@ def test_seed_wechat_clipping_loses_its_148_placeholders() -> None:
     assert a.body.count("![") == 6
     assert "**左滑查看更多 ←**\n\n---\n\n以上，就是我们今天的全部内容。" in a.body
     assert_clean(a.body)
+
+
+# --- hostile front matter and bodies (issue 16) ---------------------------------------------------
+
+
+def test_yaml_aliases_are_refused_before_they_expand() -> None:
+    with pytest.raises(ParseError, match=r"aliases \(\*name\) are not allowed"):
+        parse_markdown(load("yaml-alias-bomb.md"), "yaml-alias-bomb.md")
+
+
+@pytest.mark.parametrize("nested", ["[" * 50_000 + "]" * 50_000, "{a: " * 30 + "x" + "}" * 30])
+def test_deeply_nested_yaml_is_refused(nested: str) -> None:
+    text = f"---\ntitle: t\nurl: https://news.example.com/a/1.html\ntags: {nested}\n---\n\n正文\n"
+    with pytest.raises(ParseError, match="nested deeper than 20 levels"):
+        parse_markdown(text, "deep.md")
+
+
+def test_surrogate_escaped_emoji_become_characters() -> None:
+    a = parse_markdown(load("surrogate-emoji.md"), "surrogate-emoji.md")
+    assert a.title == "\U0001f600 表情标题 \ufffd"
+    assert a.tags == ("\U0001f389 庆祝",)
+    for text in (a.title, a.body, *a.tags):
+        text.encode("utf-8")  # nothing a database write would refuse
+
+
+def test_raw_surrogates_in_the_text_do_not_crash() -> None:
+    text = "---\ntitle: 标题\ud83d\nurl: https://news.example.com/a/1.html\n---\n\n正文\ud83d\ude00\n"
+    a = parse_markdown(text, "raw.md")
+    assert a.title == "标题\ufffd" and a.body == "正文\U0001f600"
+
+
+@pytest.mark.parametrize(
+    "run", ["[" * 40_000, "![" * 200_000, "<!--" * 50_000, "<script>" * 20_000, "![](data:" * 20_000, "[a](" * 50_000]
+)
+def test_pathological_runs_are_read_in_one_pass(run: str) -> None:
+    # each of these ran for minutes (a lazy or unbounded pattern retried at every occurrence)
+    text = f"---\ntitle: t\nurl: https://news.example.com/a/1.html\n---\n\n前\n\n{run}\n\n后\n"
+    body = parse_markdown(text, "runs.md").body
+    assert body.startswith("前") and body.endswith("后")
+
+
+def test_comments_and_script_blocks_still_go() -> None:
+    body, _ = clean_markdown(
+        "甲<!-- 注释 -->乙<script>var a = 1;</script>丙<STYLE>p{}</style >丁", base_url="https://a.com/"
+    )
+    assert body == "甲乙丙丁"
