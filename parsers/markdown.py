@@ -49,6 +49,14 @@ _PLACEHOLDER_NAMES = re.compile(
     re.I,
 )
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
+# text for screen readers only, drawn in no space: "font:0/0" or a zero-sized box that hides its overflow
+_ZERO_SIZE = re.compile(
+    r"font\s*:\s*0(?:px)?\s*/\s*0|^(?=.*(?<![\w-])width\s*:\s*0(?![.\d]))(?=.*(?<![\w-])height\s*:\s*0(?![.\d]))",
+    re.I | re.S,
+)
+# site icons are page chrome, never an article's picture
+_ICON_NAMES = re.compile(r"(?:^|/)(?:favicon|apple-touch-icon)[^/]*$|\.ico$", re.I)
+ICON_MAX_PX = 16
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u2060\ufeff\u00ad]")
 _WS = re.compile(r"[ \t\r\n\f\u00a0\u3000\u2002\u2003\u2009]+")
 
@@ -68,6 +76,8 @@ def is_placeholder(url: str) -> bool:
     if not u or u.startswith(("data:", "about:", "blob:", "file:", "javascript:")):
         return True
     if "img_loading" in u or "_files/" in u:  # _files/: a browser's "Save Page As" local copy
+        return True
+    if _ICON_NAMES.search(u.split("?", 1)[0].split("#", 1)[0]):
         return True
     return bool(_PLACEHOLDER_NAMES.search(u))
 
@@ -103,6 +113,8 @@ def _image_src(node: LexborNode, base_url: str) -> str | None:
     attrs = node.attributes
     if attrs.get("width") == "1" and attrs.get("height") == "1":
         return None
+    if _px(attrs.get("width")) <= ICON_MAX_PX and _px(attrs.get("height")) <= ICON_MAX_PX:
+        return None  # a 16x16 icon beside a link (a favicon, a "back to the home page" arrow)
     if "img_loading" in (attrs.get("class") or "") and not attrs.get("data-src"):
         return None
     for name in IMAGE_ATTRS:
@@ -110,6 +122,12 @@ def _image_src(node: LexborNode, base_url: str) -> str | None:
         if url:
             return url
     return None
+
+
+def _px(value: str | None) -> float:
+    """A width or height attribute in pixels; no value or a relative one counts as large."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*", value or "")
+    return float(m.group(1)) if m else float("inf")
 
 
 def _link_href(href: str | None, base_url: str) -> str | None:
@@ -321,7 +339,7 @@ def _render(node: LexborNode, state: _State) -> str:
     if _classes(node) & SKIP_CLASSES or attrs.get("aria-hidden") == "true" or "hidden" in attrs:
         return ""
     style = attrs.get("style")
-    if style and _DISPLAY_NONE.search(style):
+    if style and (_DISPLAY_NONE.search(style) or _ZERO_SIZE.search(style)):
         return ""
     if tag == "img":
         url = _image_src(node, state.base_url)

@@ -50,11 +50,17 @@ CMS_NOISE = (
     ".relTxt",
     ".moreTv-list",
     "a[href*='pref=qqcom.keyword']",  # the "(微博)" link after a company name
+    # appended by script to the last paragraph: favicon + "返回腾讯网首页>>" (2016–2020 templates)
+    "#backqqcom",
+    "a[bosszone='backqqcom']",
+    "a[href*='www.qq.com/?pref=article']",
 )
 # stock-ticker tooltips and keyword links wrap real words: keep the words, drop the wrapper
 CMS_UNWRAP = ("span[onmouseover*='ShowInfo']", "a.a-tips-Article-QQ", "a[href*='stockhtm.finance.qq.com']")
 OM_BODY = "div.content-article"
 OM_NOISE = ("script", "style", "#Status", ".introduction", ".videoPlayerWrap", "#LeftTool", ".statement")
+# screen-reader lines the CMS put at the end of the body, matched on an element's whole text
+A11Y_LINES = re.compile(r"^(?:正文已结束，?您可以按alt\+\d进行评论|您可以按alt\+\d.{0,12})$", re.I)
 # paragraphs that are page chrome, matched on their whole text
 NOISE_PARAGRAPH = re.compile(r"^(?:精彩视频推荐|相关视频|视频推荐|点击播放|正在加载\.*)$")
 # copyright lines: short paragraphs that forbid reprinting
@@ -91,6 +97,7 @@ _QQ_ID = re.compile(r"^(?:[A-Z]{2,4}\d{8,16}[0-9A-Z]*|\d{8}[A-Z][0-9A-Z]{5}(?:\d
 _SOURCE_PREFIX = re.compile(r"^(?:来源|来源于|出处|稿源)\s*[：:]\s*")
 # "谷歌()" once the "(微博)" link is gone; only after a Chinese character, so code like f() stays
 _EMPTY_PARENS = re.compile(r"(?<=[\u3400-\u9fff])[（(]\s*[)）][ \t]*")
+
 
 def parse_qq(html: str, url: str) -> Article:
     """Any qq.com article page; NotAnArticle for list, error and deleted pages, ParseError for garbage."""
@@ -355,6 +362,9 @@ def _strip(node: LexborNode, selectors: tuple[str, ...]) -> None:
 
 
 def _drop_noise_paragraphs(node: LexborNode) -> None:
+    for span in node.css("span"):
+        if A11Y_LINES.match(normalize_text(span.text(deep=True))):
+            span.decompose()
     for p in node.css("p"):
         if p.css_first("img") is not None:
             continue

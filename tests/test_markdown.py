@@ -146,3 +146,33 @@ def test_pathological_runs_come_out_whole(run: str) -> None:
 
 def test_empty_markup_lines_are_dropped() -> None:
     assert _tidy("甲\n\n** **\n\n~~~~\n\n乙") == "甲\n\n乙"
+
+
+# --- page chrome every parser drops (issue 12) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "img",
+    [
+        '<img src="http://www.qq.com/favicon.ico">',
+        '<img src="https://example.com/static/favicon-32x32.png">',
+        '<img src="https://example.com/apple-touch-icon.png">',
+        '<img src="https://cdn.example.com/a/logo.ico?v=2">',
+        '<img src="https://cdn.example.com/arrow.png" width="16" height="16">',
+        '<img src="https://cdn.example.com/arrow.png" width="12px" height="12">',
+    ],
+)
+def test_site_icons_are_not_article_images(img: str) -> None:
+    rendered = html_to_markdown(f"<p>正文{img}</p>", base_url="https://news.example.com/")
+    assert rendered.images == () and rendered.markdown == "正文"
+
+
+def test_small_but_real_pictures_stay() -> None:
+    html = '<p><img src="https://cdn.example.com/chart.png" width="16" height="300"><img src="https://cdn.example.com/b.png" width="100%"></p>'
+    assert len(html_to_markdown(html, base_url="https://news.example.com/").images) == 2
+
+
+def test_zero_sized_screen_reader_text_is_dropped() -> None:
+    html = '<p>正文。<span style="width:0;height:0;overflow:hidden;display:block;font:0/0 Arial">正文已结束</span></p>'
+    assert md(html) == "正文。"
+    assert md('<p style="max-width:0;height:0">可见</p>') == "可见"

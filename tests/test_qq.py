@@ -354,3 +354,38 @@ def test_corpus_pages_parse_through_the_dispatcher(path: str) -> None:
     a = parse((CORPUS / path).read_bytes(), url)
     assert a.source == "qq" and a.title and a.published is not None
     assert_clean(a)
+
+
+# --- CMS furniture inside the last paragraph (issue 12) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "last"),
+    [
+        (
+            "cms-2018-finance-backqqcom.html",
+            "https://finance.qq.com/a/20180612/004567.htm",
+            "分析人士认为，月中缴税因素对流动性的影响有限，资金利率有望保持平稳运行。",
+        ),
+        (
+            "cms-2017-tech-a11y-in-last-paragraph.html",
+            "https://tech.qq.com/a/20170520/001122.htm",
+            "评测显示，新机在高负载游戏场景下的发热控制也有改进。",
+        ),
+    ],
+)
+def test_cms_back_link_favicon_and_a11y_line_never_reach_the_body(name: str, url: str, last: str) -> None:
+    a = parse_qq(load(name), url)
+    assert_clean(a)
+    assert a.body.endswith(last)
+    for junk in ("返回腾讯网首页", "alt+4", "正文已结束", "favicon", "www.qq.com", ".ico", "点击进入腾讯首页"):
+        assert junk not in a.body
+    assert not any("favicon" in u or u.endswith((".ico", "/1.png")) for u in a.images)
+    assert a.cover is None or "favicon" not in a.cover
+
+
+def test_finance_cms_keeps_its_real_picture() -> None:
+    a = parse_qq(load("cms-2018-finance-backqqcom.html"), "https://finance.qq.com/a/20180612/004567.htm")
+    assert a.images == ("https://inews.gtimg.com/newsapp_match/0/8800001/0",)
+    assert a.title == "央行开展逆回购操作 市场流动性合理充裕"
+    assert a.account == "中国证券网"
