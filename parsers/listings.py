@@ -10,6 +10,7 @@ listing; anything that is not http(s) with a host is dropped.
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 import zlib
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 from xml.etree import ElementTree as ET
 
+import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
 from parsers.dates import parse_datetime
@@ -47,6 +49,14 @@ QQ_HOT_HEADER = "560"  # the hot list's first row: a banner, not an article
 QQ_TIME_FIELDS = ("publish_time", "pubtime", "timestamp", "time", "update_time")
 QQ_URL_FIELDS = ("url", "surl", "vurl")
 
+# a feed's own article text counts as the whole article from this many visible characters on, unless
+# it ends like a teaser; shorter content is a summary and the page is fetched
+FULL_CONTENT_MIN_CHARS = 300
+_TEASER_END = re.compile(
+    r"(?:\.\.\.|…|阅读全文|阅读原文|查看全文|继续阅读|全文完?|read more|continue reading)\W*$", re.I
+)
+
+_RSS091_DOCTYPE = re.compile(r"^\s*<!DOCTYPE\s+rss\s+PUBLIC\s+\"-//[^\"<>\[\]]*RSS 0\.91//EN\"[^<>\[\]]*>", re.I)
 # gzip'd sitemaps are common; a bomb must not take the crawl's memory
 MAX_INFLATED = 50_000_000
 
@@ -66,6 +76,9 @@ class Entry:
     url: str
     title: str | None = None
     published: datetime | None = None
+    # the article as the feed carries it (HTML), and whether that looks like all of it, not a teaser
+    content: str | None = None
+    content_is_full: bool = False
 
 
 # --- cursors: what a listing page says about the page after it ------------------------------------
@@ -277,82 +290,109 @@ def _child_text(el: ET.Element, *names: str) -> str | None:
 
 
 def parse_feed(data: bytes | str, url: str) -> Listing:
-    """RSS 2.0 (and 0.9x / 1.0), Atom, or JSON Feed 1.0 / 1.1, told apart by their first bytes.
+    """RSS 0.9x / 1.0 / 2.0 and Atom 0.3 / 1.0 (through feedparser, which reads what browsers' feed
+    readers read: undefined HTML entities, a raw ``&``, a BOM), or JSON Feed 1.0 / 1.1.
 
-    ``next`` is a :class:`NextURL` when the feed links its following page (Atom ``rel="next"``,
-    JSON Feed ``next_url``).
+    ``next`` is ``{"url": …}`` when the feed links its following page (Atom ``rel="next"``,
+    JSON Feed ``next_url``). Entries carry the feed's own article text in ``content`` when it has
+    one (``content:encoded``, Atom ``content``, JSON Feed ``content_html``).
     """
     head = data[:64].lstrip() if isinstance(data, str) else data[:64].lstrip(b" \t\r\n\xef\xbb\xbf")
     if head[:1] in ("{", b"{"):
         return _parse_json_feed(_load_json(data, url, "JSON feed"), url)
-    root = _parse_xml(data, url)
-    kind = _local(root.tag)
-    if kind == "rss":
-        channel = root.find("channel")
-        if channel is None:
-            raise ParseError("RSS without a <channel>", url=url)
-        return Listing(entries=_dedup(_rss_items(channel.findall("item"), url)), next=_atom_next(channel, url))
-    if kind == "feed" and root.tag in (f"{{{NS_ATOM}}}feed", "feed"):
-        return _parse_atom(root, url)
-    if kind == "RDF":
-        items = root.findall(f"{{{NS_RSS1}}}item") or root.findall("item")
-        return Listing(entries=_dedup(_rss_items(items, url)))
-    raise ParseError(f"not a feed (root element <{kind}>)", url=url)
-
-
-def _rss_items(items: Iterable[ET.Element], base: str) -> Iterator[Entry]:
-    for item in items:
-        link = _child_text(item, "link", f"{{{NS_RSS1}}}link")
-        if link is None:
-            atom_link = item.find(f"{{{NS_ATOM}}}link")
-            link = atom_link.get("href") if atom_link is not None else None
-        if link is None:
-            guid = item.find("guid")
-            if guid is not None and (guid.get("isPermaLink") or "true").lower() != "false":
-                link = _text(guid.text)
-        href = clean_url(link, base)
-        if not href:
-            continue
-        when = _child_text(item, "pubDate", f"{{{NS_DC}}}date", f"{{{NS_ATOM}}}updated")
-        yield Entry(
-            url=href,
-            title=_child_text(item, "title", f"{{{NS_RSS1}}}title", f"{{{NS_DC}}}title"),
-            published=parse_time(when),
-        )
-
-
-def _atom_link(el: ET.Element, rel: str, base: str) -> str | None:
-    for link in el.findall(f"{{{NS_ATOM}}}link") + el.findall("link"):
-        if (link.get("rel") or "alternate") == rel:
-            href = clean_url(link.get("href"), base)
-            if href:
-                return href
-    return None
-
-
-def _atom_next(el: ET.Element, base: str) -> NextURL | None:
-    href = _atom_link(el, "next", base)
-    return NextURL(href) if href else None
-
-
-def _parse_atom(root: ET.Element, url: str) -> Listing:
-    ns = "" if root.tag == "feed" else f"{{{NS_ATOM}}}"
+    text = _xml_text(data, url)
+    if not text.lstrip().startswith("<"):
+        raise ParseError("not XML", url=url)
+    # RSS 0.91's public DOCTYPE is harmless and common; any other DTD (entity declarations, external
+    # files) is refused as for every XML listing
+    text = _RSS091_DOCTYPE.sub("", text, count=1)
+    _refuse_dtd(text, url)
+    # feedparser is given bytes it cannot mistake for a URL or a file name, decoded and declared here
+    doc = feedparser.parse(
+        io.BytesIO(b'<?xml version="1.0" encoding="utf-8"?>' + text.encode("utf-8", "replace")),
+        resolve_relative_uris=False,
+        sanitize_html=False,
+    )
+    problem = doc.get("bozo_exception")
+    if not doc.get("entries") and (problem or not doc.get("version")):
+        # a broken feed is read for what it holds; one that yields nothing is an error
+        raise ParseError(f"not a feed{f' ({problem})' if problem else ''}", url=url)
+    base = clean_url(doc.feed.get("link"), url) or url
     entries = []
-    for entry in root.findall(f"{ns}entry"):
-        href = _atom_link(entry, "alternate", url)
-        if href is None:
-            # an entry's id is often its permalink when no alternate link is given
-            href = clean_url(_child_text(entry, f"{ns}id"), None)
+    for item in doc.entries:
+        href = _feed_entry_url(item, base)
         if not href:
             continue
+        content = _feed_content(item)
         entries.append(
             Entry(
                 url=href,
-                title=_child_text(entry, f"{ns}title"),
-                published=parse_time(_child_text(entry, f"{ns}published", f"{ns}updated")),
+                title=_text(item.get("title")),
+                published=_feed_time(item),
+                content=content,
+                content_is_full=content is not None and looks_full(content, _text(item.get("summary"))),
             )
         )
-    return Listing(entries=_dedup(entries), next=_atom_next(root, url))
+    if problem and not entries:
+        raise ParseError(f"malformed feed with no readable entry ({problem})", url=url)
+    next_url = None
+    for link in doc.feed.get("links") or []:
+        if link.get("rel") == "next":
+            next_url = clean_url(link.get("href"), url)
+            if next_url:
+                break
+    return Listing(entries=_dedup(entries), next=NextURL(next_url) if next_url else None)
+
+
+def _feed_entry_url(item: Any, base: str) -> str | None:
+    for link in item.get("links") or []:
+        if (link.get("rel") or "alternate") == "alternate":
+            href = clean_url(link.get("href"), base)
+            if href:
+                return href
+    href = clean_url(item.get("link"), base)
+    if href:
+        return href
+    # an RSS guid or Atom id is often the permalink when no link is given (not when isPermaLink="false")
+    if item.get("guidislink", True) is not False or "id" in item:
+        return clean_url(item.get("id"), None)
+    return None
+
+
+def _feed_time(item: Any) -> datetime | None:
+    # feedparser's *_parsed are UTC struct_times that drop a naive time's zone; the raw text is kept
+    # and read here, so a naive time is Asia/Shanghai as everywhere else
+    for key in ("published", "updated", "created", "issued", "modified", "date"):
+        when = parse_time(item.get(key))
+        if when is not None:
+            return when
+    return None
+
+
+def _feed_content(item: Any) -> str | None:
+    for block in item.get("content") or []:
+        value = block.get("value") if isinstance(block, dict) else None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def looks_full(content: str, summary: str | None = None) -> bool:
+    """Whether a feed's content is the whole article rather than a teaser: enough visible text, more
+    than the summary, and no "read more" ending."""
+    text = _visible_text(content)
+    if len(text) < FULL_CONTENT_MIN_CHARS:
+        return False
+    if summary and len(text) <= len(_visible_text(summary)) + 20:
+        return False
+    return not _TEASER_END.search(text[-40:])
+
+
+def _visible_text(fragment: str) -> str:
+    if "<" not in fragment:
+        return _text(html.unescape(fragment)) or ""
+    body = LexborHTMLParser(fragment).body
+    return _text(body.text(deep=True, separator=" ")) or "" if body is not None else ""
 
 
 def _parse_json_feed(doc: Any, url: str) -> Listing:
@@ -368,11 +408,19 @@ def _parse_json_feed(doc: Any, url: str) -> Listing:
         href = clean_url(item.get("url"), url) or clean_url(item.get("id"), None)
         if not href:
             continue
+        raw = item.get("content_html") or item.get("content_text")
+        content = raw.strip() or None if isinstance(raw, str) else None
+        if content is not None and not item.get("content_html"):
+            content = "".join(f"<p>{html.escape(p)}</p>" for p in content.split("\n\n") if p.strip())
+        summary = item.get("summary")
         entries.append(
             Entry(
                 url=href,
                 title=_text(item.get("title")),
                 published=parse_time(item.get("date_published") or item.get("date_modified")),
+                content=content,
+                content_is_full=content is not None
+                and looks_full(content, summary if isinstance(summary, str) else None),
             )
         )
     next_url = clean_url(doc.get("next_url"), url)

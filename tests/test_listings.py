@@ -16,6 +16,7 @@ from parsers.listings import (
     Listing,
     NextURL,
     PageNumber,
+    looks_full,
     parse_album,
     parse_feed,
     parse_qq_channel,
@@ -477,3 +478,57 @@ def test_corpus_wechat_pages_that_are_no_album(name: str) -> None:
     url = "https://mp.weixin.qq.com/mp/appmsgalbum?action=getalbum&album_id=1"
     with pytest.raises(ParseError, match="not a WeChat album page"):
         parse_album((CORPUS / "wechat" / name).read_bytes(), url)
+
+
+# --- feeds as the web serves them (issue 12) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "title"),
+    [
+        ("rss-html-entities.xml", "https://example.org/a/nbsp", "标题 一 — 更多"),
+        ("rss-raw-ampersand.xml", "https://example.org/a/amp?x=1&y=2", "腾讯 & 阿里 发布财报"),
+        ("rss-bom.xml", "https://example.org/a/bom", "带 BOM 的订阅"),
+        ("rss-wrong-encoding.xml", "https://example.org/a/enc", "声明错误的编码"),
+        ("rss-091.xml", "https://example.org/a/091", "RSS 0.91 条目"),
+        ("rss1-rdf.xml", "https://example.org/a/rdf1", "RSS 1.0 条目"),
+        ("atom03.xml", "https://example.org/a/atom03", "Atom 0.3 条目"),
+    ],
+)
+def test_feeds_a_browser_reads_are_read(name: str, url: str, title: str) -> None:
+    listing = parse_feed((FIXTURES / name).read_bytes(), "https://example.org/feed.xml")
+    first = listing.entries[0]
+    assert first.url == url
+    assert first.title is not None and first.title.replace("\xa0", " ") == title
+
+
+def test_feed_dates_keep_their_zone_and_naive_ones_are_shanghai() -> None:
+    rdf = parse_feed((FIXTURES / "rss1-rdf.xml").read_bytes(), "https://example.org/feed.xml").entries
+    assert rdf[0].published == datetime(2025, 3, 1, 8, 0, tzinfo=SHANGHAI)
+    assert rdf[1].published == datetime(2025, 2, 28, 21, 30, tzinfo=SHANGHAI)
+    amp = parse_feed((FIXTURES / "rss-raw-ampersand.xml").read_bytes(), "https://example.org/feed.xml").entries
+    assert amp[0].published == datetime(2025, 3, 1, 10, 0, tzinfo=SHANGHAI)
+    atom03 = parse_feed((FIXTURES / "atom03.xml").read_bytes(), "https://example.org/feed.xml").entries
+    assert atom03[0].published == datetime(2025, 3, 1, 9, 0, tzinfo=SHANGHAI)
+
+
+def test_feed_content_is_captured_and_judged_full_or_summary() -> None:
+    full, teaser, none = parse_feed(
+        (FIXTURES / "rss-content-encoded.xml").read_bytes(), "https://example.org/feed.xml"
+    ).entries
+    assert full.content is not None and "mmbiz.qpic.cn" in full.content and full.content_is_full
+    assert teaser.content is not None and not teaser.content_is_full  # ends with 阅读全文
+    assert none.content is None and not none.content_is_full
+    atom_full, atom_short = parse_feed(
+        (FIXTURES / "atom-content.xml").read_bytes(), "https://example.org/feed.xml"
+    ).entries
+    assert atom_full.content_is_full and atom_full.content is not None and atom_full.content.startswith("<p>")
+    assert atom_short.content == "<p>一句话。</p>" and not atom_short.content_is_full
+
+
+def test_json_feed_content_html_and_text() -> None:
+    entries = parse_feed((FIXTURES / "feed.json").read_bytes(), "https://example.net/feed.json").entries
+    assert entries[0].content == "<p>正文</p>"  # content_text made HTML
+    assert entries[1].content == "<p>正文</p>"
+    assert not any(e.content_is_full for e in entries)  # a few characters are a summary
+    assert looks_full("<p>" + "字" * 400 + "</p>") and not looks_full("<p>" + "字" * 400 + "……</p>")
