@@ -176,3 +176,41 @@ def test_zero_sized_screen_reader_text_is_dropped() -> None:
     html = '<p>正文。<span style="width:0;height:0;overflow:hidden;display:block;font:0/0 Arial">正文已结束</span></p>'
     assert md(html) == "正文。"
     assert md('<p style="max-width:0;height:0">可见</p>') == "可见"
+
+
+# --- only <pre> and code snippets are code (issue 15) -----------------------------------------------
+
+PRETTIFIED_PORTAL = """
+<div class="article">
+    <div class="txt">
+        <p>
+            第一段正文，由格式化工具缩进了十二个空格。
+        </p>
+        <p>&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;第二段用不换行空格缩进。</p>
+        <p>&#12288;&#12288;第三段用全角空格缩进。</p>
+        <div>
+	<span>	</span><span>    </span>第四段前面是制表符和空白的行内元素。
+        </div>
+        <div>  <b> </b> <i> </i>    <span>第五段</span></div>
+        <table><tr><td>
+                    单列表格里缩进的文字
+        </td></tr></table>
+    </div>
+</div>
+"""
+
+
+def test_indented_page_markup_is_never_code() -> None:
+    out = md(PRETTIFIED_PORTAL)
+    assert "```" not in out
+    assert not any(line.startswith(("    ", "\t")) for line in out.split("\n"))
+    for n in ("第一段", "第二段", "第三段", "第四段", "第五段", "单列表格"):
+        assert n in out
+
+
+def test_pre_and_code_snippets_are_the_only_fences() -> None:
+    html = "<p>看代码：</p><pre><code>def f():\n    return 1</code></pre><p>    缩进的段落</p>"
+    out = md(html)
+    assert out.count("```") == 2
+    assert "```\ndef f():\n    return 1\n```" in out
+    assert out.endswith("\n\n缩进的段落")
