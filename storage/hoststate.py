@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 import sqlite_utils
 
 if TYPE_CHECKING:
-    from storage.store import Store
+    # any part of the Store will do: these functions use its connection and transactions only
+    from storage.core import StoreCore as Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -638,13 +638,13 @@ def test_a_very_common_word_ranks_only_the_newest_matches_after_filtering(
     ids = [store.save_article(qq(f"20250301A00{n:05d}", BUS, title=f"第{n}篇", day=1 + n)).id for n in range(5)]
     older = store.save_article(wechat("9001", BUS.replace("公共交通集团", "公交公司"), account="城东日报")).id
     newest = ids[-2:]
-    monkeypatch.setattr("storage.store." + knob, 2)
+    monkeypatch.setattr("storage.search." + knob, 2)
     # the six copies are one story (linked as duplicates); unlink them to see the cut itself
     store.db.execute("UPDATE articles SET duplicate_of = NULL")
     assert set(hit_ids(store, word)) == {older, ids[-1]}  # rowid order: the two stored last
     assert set(hit_ids(store, word, source="qq")) == set(newest)  # the filter applies before the cut
     assert hit_ids(store, word, account="城东日报") == [older]
-    monkeypatch.setattr("storage.store." + knob, 5000)
+    monkeypatch.setattr("storage.search." + knob, 5000)
     assert set(hit_ids(store, word)) == {*ids, older}
 
 

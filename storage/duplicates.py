@@ -1,0 +1,69 @@
+"""Duplicate links: the same normalised text, or a SimHash within ``MAX_DISTANCE`` bits found through bands.
+
+The keys are explained in :mod:`storage.text`; the Store calls these inside ``save_article``'s transaction.
+"""
+
+from __future__ import annotations
+
+import json
+
+from storage.core import StoreCore
+from storage.text import MAX_DISTANCE, MIN_TEXT, band_keys, hamming, to_signed, to_unsigned
+
+
+class DuplicatesPart(StoreCore):
+    def _add_bands(self, article_id: int, fingerprint: int | None) -> None:
+        if fingerprint is not None:
+            signed = to_signed(fingerprint)
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO article_bands (band_key, article_id, simhash) VALUES (?, ?, ?)",
+                ((key, article_id, signed) for key in band_keys(fingerprint)),
+            )
+
+    def _drop_bands(self, article_id: int, fingerprint: int | None) -> None:
+        if fingerprint is not None:
+            self._conn.executemany(
+                "DELETE FROM article_bands WHERE band_key = ? AND article_id = ?",
+                ((key, article_id) for key in band_keys(fingerprint)),
+            )
+
+    def _link(
+        self, article_id: int, digest: str, fingerprint: int | None, text_len: int, current: int | None
+    ) -> int | None:
+        """Point ``article_id`` (and its group) at the earliest article of the same story; returns it."""
+        conn = self._conn
+        roots: set[int] = set()
+        if text_len >= MIN_TEXT:
+            for other, dup in conn.execute(
+                "SELECT id, duplicate_of FROM articles WHERE content_hash = ? AND id != ?", (digest, article_id)
+            ):
+                roots.add(dup or other)
+        if fingerprint is not None:
+            near = {
+                other
+                for other, fp in conn.execute(
+                    "SELECT article_id, simhash FROM article_bands WHERE band_key IN (SELECT value FROM json_each(?))",
+                    (json.dumps(band_keys(fingerprint)),),
+                )
+                if other != article_id and hamming(to_unsigned(fp), fingerprint) <= MAX_DISTANCE
+            }
+            if near:
+                for other, dup in conn.execute(
+                    "SELECT id, duplicate_of FROM articles WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(sorted(near)),),
+                ):
+                    roots.add(dup or other)
+        if not roots:
+            if current is not None:
+                conn.execute("UPDATE articles SET duplicate_of = NULL WHERE id = ?", (article_id,))
+            return None
+        root = min(roots | {article_id})
+        for member in (roots | {article_id}) - {root}:
+            # a flat union: every member of a merged group points straight at the earliest article
+            conn.execute(
+                "UPDATE articles SET duplicate_of = ? WHERE id = ? OR duplicate_of = ?", (root, member, member)
+            )
+        if root == article_id:
+            conn.execute("UPDATE articles SET duplicate_of = NULL WHERE id = ?", (article_id,))
+            return None
+        return root

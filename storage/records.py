@@ -1,0 +1,185 @@
+"""The records a :class:`storage.Store` returns, and the conversions between them and table rows."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from parsers.article import SHANGHAI, Article, Page
+from parsers.errors import InvalidURL
+from parsers.urls import canonical_url
+
+FETCH_OUTCOMES = ("stored", "updated", "unchanged", "not-article", "blocked", "failed")
+
+ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
+ARTICLE_COLUMNS = ", ".join(ARTICLE_FIELDS)
+ROW_COLUMNS = f"id, {ARTICLE_COLUMNS}, content_hash, previous_hash, duplicate_of, first_seen, last_seen, updated"
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    id: int
+    outcome: str  # stored | updated | unchanged
+    duplicate_of: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    id: int
+    article: Article
+    content_hash: str
+    previous_hash: str | None
+    first_seen: datetime
+    last_seen: datetime
+    updated: datetime | None
+    duplicate_of: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    article: StoredArticle
+    snippet: str  # matches in [brackets]
+    rank: float  # lower is better (SQLite's bm25 convention)
+
+
+# a page read back from the archive is the same record the fetcher made (parsers.article.Page)
+ArchivedPage = Page
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlRecord:
+    source: str
+    started: datetime
+    finished: datetime
+    counts: dict[str, int]
+    ok: bool
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRecord:
+    url: str
+    at: datetime
+    outcome: str
+    reason: str | None
+    status: int | None
+    error: str | None
+    article_id: int | None
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    articles: int
+    duplicates: int
+    by_source: dict[str, int]
+    by_account: dict[str, int]  # most articles first; "" for articles without an account
+    by_day: dict[str, int]  # YYYY-MM-DD of publication (Asia/Shanghai), newest first
+    last_crawls: dict[str, CrawlRecord]  # per source
+    recent_failures: list[FetchRecord]  # failed or blocked, newest first, at most 20
+    pages: int = 0
+    pages_size: int = 0  # raw bytes archived
+    pages_stored: int = 0  # bytes after compression, dictionaries included
+    fetch_outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def canonical_or_none(url: str) -> str | None:
+    try:
+        return canonical_url(url)
+    except (InvalidURL, ValueError):
+        return None
+
+
+def bound(value: date | datetime, *, end: bool) -> tuple[str, str]:
+    """(operator, ISO string) comparing against ``published``, which is always stored at +08:00.
+
+    A date means the whole Shanghai day: ``until=date`` includes that day."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+        return ("<=" if end else ">="), aware.astimezone(SHANGHAI).isoformat()
+    day = value + timedelta(days=1) if end else value
+    return ("<" if end else ">="), datetime.combine(day, time(), SHANGHAI).isoformat()
+
+
+def filters(
+    alias: str,
+    *,
+    fts_first: bool = False,
+    source: str | None,
+    account: str | None,
+    since: date | datetime | None,
+    until: date | datetime | None,
+) -> tuple[str, list[Any]]:
+    sql: list[str] = []
+    params: list[Any] = []
+    # under a MATCH, a unary plus keeps the planner from walking a column index and probing FTS per row
+    alias = f"+{alias}" if fts_first else alias
+    if source is not None:
+        sql.append(f"{alias}.source = ?")
+        params.append(source)
+    if account is not None:
+        sql.append(f"{alias}.account = ?")
+        params.append(account)
+    for value, end in ((since, False), (until, True)):
+        if value is not None:
+            op, when = bound(value, end=end)
+            sql.append(f"{alias}.published {op} ?")
+            params.append(when)
+    return "".join(f" AND {s}" for s in sql), params
+
+
+def article_values(article: Article) -> list[Any]:
+    values: list[Any] = []
+    for name in ARTICLE_FIELDS:
+        value = getattr(article, name)
+        if name == "published" and value is not None:
+            value = value.astimezone(SHANGHAI).isoformat()
+        elif name in ("images", "tags"):
+            value = json.dumps(list(value), ensure_ascii=False)
+        values.append(value)
+    return values
+
+
+def article_from(row: sqlite3.Row) -> Article:
+    data = {name: row[name] for name in ARTICLE_FIELDS}
+    for name in ("images", "tags"):
+        data[name] = json.loads(data[name] or "[]")
+    return Article.from_dict(data)
+
+
+def stored_from(row: sqlite3.Row) -> StoredArticle:
+    first_seen, last_seen = parse_time(row["first_seen"]), parse_time(row["last_seen"])
+    assert first_seen is not None and last_seen is not None  # NOT NULL columns
+    return StoredArticle(
+        id=row["id"],
+        article=article_from(row),
+        content_hash=row["content_hash"],
+        previous_hash=row["previous_hash"],
+        first_seen=first_seen,
+        last_seen=last_seen,
+        updated=parse_time(row["updated"]),
+        duplicate_of=row["duplicate_of"],
+    )
+
+
+def fetch_from(r: sqlite3.Row) -> FetchRecord:
+    at = parse_time(r["at"])
+    assert at is not None
+    return FetchRecord(r["url"], at, r["outcome"], r["reason"], r["status"], r["error"], r["article_id"], r["source"])
