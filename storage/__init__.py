@@ -6,6 +6,7 @@ is documented in :mod:`storage.schema`.
 
 from storage.errors import NoArticle, StorageError
 from storage.schema import SCHEMA_VERSION
+from storage.search import SearchHits
 from storage.store import (
     FETCH_OUTCOMES,
     ArchivedPage,
@@ -27,6 +28,7 @@ __all__ = [
     "NoArticle",
     "Saved",
     "SearchHit",
+    "SearchHits",
     "Stats",
     "StorageError",
     "Store",

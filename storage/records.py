@@ -41,7 +41,7 @@ class StoredArticle:
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     article: StoredArticle
-    snippet: str  # matches in [brackets]
+    snippet: str  # one line of plain text, matches between the marks asked for (default [brackets])
     rank: float  # lower is better (SQLite's bm25 convention)
 
 
@@ -124,9 +124,12 @@ def filters(
     fts_first: bool = False,
     source: str | None,
     account: str | None,
+    account_part: bool = False,
     since: date | datetime | None,
     until: date | datetime | None,
 ) -> tuple[str, list[Any]]:
+    """SQL conditions (each after `` AND ``) and their parameters; ``account_part``: the account's
+    name contains ``account`` rather than equals it."""
     sql: list[str] = []
     params: list[Any] = []
     # under a MATCH, a unary plus keeps the planner from walking a column index and probing FTS per row
@@ -135,7 +138,7 @@ def filters(
         sql.append(f"{alias}.source = ?")
         params.append(source)
     if account is not None:
-        sql.append(f"{alias}.account = ?")
+        sql.append(f"instr({alias}.account, ?) > 0" if account_part else f"{alias}.account = ?")
         params.append(account)
     for value, end in ((since, False), (until, True)):
         if value is not None:

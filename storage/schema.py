@@ -24,13 +24,13 @@ Tables
                      failed), reason, status, error, article_id, source. Index (url, id).
 ``crawls``           source, started, finished, counts (JSON), ok, error.
 ``hosts``            host PK, until (cooldown end or NULL), strikes.
-``articles_fts``     FTS5 trigram over (title, body), external content = ``articles``: queries of 3+ characters.
-``articles_grams``   FTS5 contentless, ``detail=none``, ``prefix='1'``, unicode61 over bigram-segmented
-                     title + body (see :func:`storage.text.grams`): queries of 1–2 characters.
+``articles_fts``     FTS5 over (title, body) as overlapping bigrams of the visible text (see :mod:`storage.index`),
+                     declared with external content ``articles`` so sqlite-utils and Datasette find it.
+                     Until schema 7: a ``trigram`` table plus ``articles_grams`` for 1–2 characters.
 ``article_bands``    (band_key, article_id, simhash) WITHOUT ROWID: SimHash block-pair keys (36 per article
                      with a fingerprint), for near-duplicate candidates.
 
-Both FTS tables and the bands are written by :meth:`Store.save_article` in the same transaction as the
+The search row and the bands are written by :meth:`Store.save_article` in the same transaction as the
 article row (no triggers: the bigram text is made in Python).
 """
 
@@ -184,6 +184,12 @@ def _v4_tags(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'")
 
 
+def _v7_one_index(db: sqlite_utils.Database) -> None:
+    from storage import index
+
+    index.rebuild(db.conn)
+
+
 # one entry a line, appended in order: the position is the version number of a file that has it
 MIGRATIONS: list[Migration] = [
     _v1_core,
@@ -192,6 +198,7 @@ MIGRATIONS: list[Migration] = [
     _v4_tags,
     migrate_host_state,
     migrate_accounts,  # 6: wechat-account sources (storage/accounts.py)
+    _v7_one_index,  # 7: one bigram index over the visible text (storage/index.py)
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

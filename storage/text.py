@@ -159,6 +159,66 @@ def band_keys(fingerprint: int) -> list[int]:
     return [(n << 40) | (blocks[i] << 20) | blocks[j] for n, (i, j) in enumerate(_PAIRS)]
 
 
+# What a reader sees of a Markdown body. Links keep their text, images and bare URLs go, and the
+# characters that are Markdown syntax rather than words (emphasis, code ticks, heading and quote
+# markers, list bullets, table pipes, HTML tags) become spaces. Every pattern is linear: no nested
+# quantifiers, and bracketed parts are bounded so a run of ``[`` costs one pass.
+_VISIBLE_STEPS = (
+    (re.compile(r"!\[[^\]\n]{0,2000}\]\([^)\n]{0,4000}\)"), " "),  # images
+    (re.compile(r"\[([^\]\n]{0,2000})\]\([^)\n]{0,4000}\)"), r"\1"),  # links: their text
+    (re.compile(r"\[([^\]\n]{0,2000})\]\[[^\]\n]{0,200}\]"), r"\1"),  # reference links
+    (re.compile(r"(?m)^ {0,3}\[[^\]\n]{1,200}\]:\s*\S+.*$"), " "),  # reference definitions
+    (re.compile(r"<[A-Za-z/!][^<>\n]{0,2000}>"), " "),  # HTML tags and autolinks
+    (re.compile(r"(?:https?|ftp)://\S+|\bwww\.\S+"), " "),  # bare URLs
+    (re.compile(r"(?m)^ {0,3}(?:#{1,6}|>+|[-*+]|\d{1,9}[.)])[ \t]"), " "),  # headings, quotes, bullets
+    (re.compile(r"(?m)^ {0,3}(?:[-*_][ \t]*){3,}$|^ {0,3}(?:```|~~~).*$"), " "),  # rules, code fences
+    (re.compile(r"[*_~`]+"), ""),  # emphasis and code ticks sit inside words: 这是**重要**的 reads 这是重要的
+    (re.compile(r"[|#>]+"), " "),  # table pipes, stray markers
+    (re.compile(r"\\(?=[^\sA-Za-z0-9])"), ""),  # backslash escapes
+)
+
+# Indexed text per article: the first INDEX_CHARS characters of its visible body. The longest real
+# article in the corpus has about 30,000; a book-length clipping (or 2 MB repeating one phrase 87,000
+# times) would otherwise put hundreds of thousands of positions of one term in a single row, which
+# every matching query walks. 100,000 is three times the longest real article and costs at most a
+# few milliseconds per query. Search finds words in that part only.
+INDEX_CHARS = 100_000
+# Markdown read to find those characters: link targets and images take room that is not text
+MARKDOWN_CHARS = 4 * INDEX_CHARS
+
+
+def visible_text(markdown: str) -> str:
+    """The words a reader sees in a Markdown body, one line (whitespace collapsed)."""
+    text = markdown
+    for pattern, repl in _VISIBLE_STEPS:
+        text = pattern.sub(repl, text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def index_text(title: str, body: str) -> tuple[str, str]:
+    """(title, body) as the search index holds them: visible text, capped, NFKC, case-folded, as
+    bigrams (:func:`grams`). Deleting an article's row needs this very text: it depends on nothing else."""
+    plain_title = unicodedata.normalize("NFKC", visible_text(title[:MARKDOWN_CHARS])[:INDEX_CHARS]).casefold()
+    plain_body = unicodedata.normalize("NFKC", visible_text(body[:MARKDOWN_CHARS])[:INDEX_CHARS]).casefold()
+    return grams(plain_title), grams(plain_body)
+
+
+def query_runs(query: str) -> list[str]:
+    """The runs of letters and digits of ``query`` (NFKC, case-folded), each once, in order: the
+    index cannot see separators, so ``小米-汽车`` asks for ``小米`` and ``汽车``."""
+    folded = unicodedata.normalize("NFKC", query).casefold()
+    return list(dict.fromkeys(r for r in _NOT_WORD.sub(" ", folded).split() if r))
+
+
+def run_match(run: str) -> str:
+    """An FTS5 query for one run over the bigram index: a 1-character run is a prefix query (every
+    bigram starting with it), a longer one the phrase of its overlapping bigrams (consecutive
+    positions: exactly that substring)."""
+    if len(run) == 1:
+        return fts_phrase(run) + "*"
+    return fts_phrase(" ".join(run[i : i + 2] for i in range(len(run) - 1)))
+
+
 def grams(text: str) -> str:
     """Text for the short-query index: every run of letters/digits as overlapping bigrams plus its last
     character, space-separated, so a 2-character query is one exact token and a 1-character query a
@@ -177,26 +237,74 @@ def fts_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def make_snippet(text: str, terms: list[str], *, width: int = 32, mark: tuple[str, str] = ("[", "]")) -> str:
-    """Python snippet for the short-query path: the window around the first hit, hits bracketed."""
-    flat = _SPACES.sub(" ", plain_text(text)).strip()
-    folded = flat.casefold()
-    wanted = [t for t in {t.casefold() for t in terms} if t]
-    if len(folded) != len(flat):  # casefold changed lengths (ß…): positions would not line up
-        folded = flat.lower() if len(flat.lower()) == len(flat) else flat
-    hits = [(folded.find(t), t) for t in wanted]
-    hits = [(pos, t) for pos, t in hits if pos >= 0]
-    if not hits:
-        return flat[: 2 * width] + ("…" if len(flat) > 2 * width else "")
-    first = min(pos for pos, _ in hits)
-    start = max(0, first - width)
-    end = min(len(flat), first + width)
+SNIPPET_SCAN = INDEX_CHARS  # characters of visible text searched for the words: what the index saw
+
+
+def _folded(text: str) -> str:
+    """``text`` folded as the index folds it, position for position (a character whose folding
+    changes the length is kept as it is)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    if len(folded) == len(text):
+        return folded
+    out = []
+    for ch in text:
+        f = unicodedata.normalize("NFKC", ch).casefold()
+        out.append(f if len(f) == 1 else ch)
+    return "".join(out)
+
+
+def make_snippet(
+    title: str,
+    body: str,
+    words: list[str],
+    *,
+    width: int = 80,
+    mark: tuple[str, str] = ("[", "]"),
+) -> str:
+    """One line of visible text showing every word found (the body first, the title for a word the
+    body lacks), each match between ``mark``; about ``width`` characters per fragment.
+
+    Bounded: the body is read up to :data:`MARKDOWN_CHARS`, searched up to :data:`SNIPPET_SCAN`, and
+    only the first occurrence of each word is looked for before the window is cut."""
+    text = visible_text(body[:MARKDOWN_CHARS])[:SNIPPET_SCAN]
+    folded = _folded(text)
+    wanted = [w for w in dict.fromkeys(words) if w]
+    found: list[int] = []
+    missing: list[str] = []
+    for word in wanted:
+        pos = folded.find(word)
+        if pos >= 0:
+            found.append(pos)
+        else:
+            missing.append(word)
+    fragments: list[tuple[int, int]] = []
+    for pos in sorted(found):
+        start, end = max(0, pos - width // 3), min(len(text), pos + width - width // 3)
+        if fragments and start <= fragments[-1][1]:
+            fragments[-1] = (fragments[-1][0], max(end, fragments[-1][1]))
+        else:
+            fragments.append((start, end))
+    fragments = fragments[: max(1, len(wanted))]
+    pieces: list[str] = []
+    plain_title = visible_text(title)
+    if missing and any(w in _folded(plain_title) for w in missing):
+        pieces.append(_marked(plain_title[: 2 * width], wanted, mark))
+    if not fragments and not pieces:
+        fragments = [(0, min(len(text), width))]
+    for start, end in fragments:
+        piece = _marked(text[start:end], wanted, mark)
+        pieces.append(("…" if start > 0 else "") + piece + ("…" if end < len(text) else ""))
+    return " ".join(p for p in pieces if p)
+
+
+def _marked(text: str, words: list[str], mark: tuple[str, str]) -> str:
+    folded = _folded(text)
     spans: list[tuple[int, int]] = []
-    for term in wanted:
-        pos = folded.find(term, start)
-        while 0 <= pos < end:
-            spans.append((pos, pos + len(term)))
-            pos = folded.find(term, pos + len(term))
+    for word in words:
+        pos = folded.find(word)
+        while pos >= 0:
+            spans.append((pos, pos + len(word)))
+            pos = folded.find(word, pos + len(word))
     spans.sort()
     merged: list[tuple[int, int]] = []
     for s, e in spans:
@@ -204,13 +312,11 @@ def make_snippet(text: str, terms: list[str], *, width: int = 32, mark: tuple[st
             merged[-1] = (merged[-1][0], max(merged[-1][1], e))
         else:
             merged.append((s, e))
-    out = ["…" if start > 0 else ""]
-    cursor = start
+    out: list[str] = []
+    cursor = 0
     for s, e in merged:
-        e = min(e, end) if s < end else e
-        out.append(flat[cursor:s])
-        out.append(mark[0] + flat[s:e] + mark[1])
+        out.append(text[cursor:s])
+        out.append(mark[0] + text[s:e] + mark[1])
         cursor = e
-    out.append(flat[cursor:end])
-    out.append("…" if end < len(flat) else "")
+    out.append(text[cursor:])
     return "".join(out)
