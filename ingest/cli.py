@@ -525,12 +525,20 @@ def search_cmd(
     limit: int,
     as_json: bool,
 ) -> None:
-    """Full-text search in titles and bodies (Chinese: any length, several words ANDed).
+    """Full-text search in the text of titles and bodies (Chinese: any length, several words ANDed).
+
+    Prints how many stories matched, then each hit with one line of text showing every word (in bold
+    on a terminal). --json gives "snippet" as plain text and "marked" with each match in [brackets].
+    --account takes a part of the name.
 
     Example: jianbao search "小米 汽车" --source wechat --since 2024-01-01
     """
+    from ingest.output import Style, number, printable
+
     if not query.strip():
         fail("empty query")
+    # private-use characters: never in stored text, so a mark is never mistaken for a bracket
+    marks = ("\ue000", "\ue001")
     with ctx.store(must_exist=True) as store:
         hits = store.search(
             query,
@@ -539,21 +547,32 @@ def search_cmd(
             since=parse_day(since),
             until=parse_day(until),
             limit=min(limit, SQLITE_MAX_INT),
+            mark=marks,
         )
+
+    def marked(snippet: str, start: str, end: str) -> str:
+        return snippet.replace(marks[0], start).replace(marks[1], end)
+
     if as_json:
         out = []
         for h in hits:
             data = _stored_json(h.article)
             data.pop("body", None)
-            data.update(snippet=h.snippet, rank=h.rank)
+            data.update(snippet=marked(h.snippet, "", ""), marked=marked(h.snippet, "[", "]"), rank=h.rank)
             out.append(data)
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
-    for h in hits:
-        click.echo(_list_line(h.article))
-        click.echo(f"        {h.snippet}")
     if not hits:
         click.echo("no matches", err=True)
+        return
+    total, more = getattr(hits, "total", len(hits)), getattr(hits, "more", False)
+    shown = f" (showing {len(hits)})" if len(hits) < total else ""
+    click.echo(f"{number(total)}{'+' if more else ''} {'match' if total == 1 else 'matches'}{shown}")
+    style = Style.for_stream(sys.stdout)
+    bold_on, bold_off = ("\x1b[1m", "\x1b[0m") if style.enabled else ("", "")
+    for h in hits:
+        click.echo(_list_line(h.article))
+        click.echo(f"        {marked(printable(h.snippet), bold_on, bold_off)}")
 
 
 @cli.command("export")

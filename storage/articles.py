@@ -102,8 +102,11 @@ class ArticlesPart(DuplicatesPart):
         """By id, by any URL it was seen under (canonicalised when it parses), or by key."""
         conn = self._conn
         row = None
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            row = conn.execute(f"SELECT {ROW_COLUMNS} FROM articles WHERE id = ?", (int(ref),)).fetchone()
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
+            number = int(ref)
+            # an id past SQLite's integers names nothing (and cannot be bound)
+            if 0 < number < 2**63:
+                row = conn.execute(f"SELECT {ROW_COLUMNS} FROM articles WHERE id = ?", (number,)).fetchone()
         else:
             candidates = [ref]
             canonical = canonical_or_none(ref)

@@ -14,7 +14,7 @@ from typing import Self
 import sqlite_utils
 
 from storage import archive, index
-from storage.errors import StorageError
+from storage.errors import StorageError, unwritable
 from storage.records import iso, utc_now
 from storage.schema import SCHEMA_VERSION, migrate
 
@@ -68,7 +68,8 @@ class StoreCore:
             migrate(self.db)
         except sqlite3.Error as exc:
             self._close_quietly(path)
-            raise StorageError(f"not a usable SQLite database: {exc}", url=os.fspath(self._describe(path))) from exc
+            where = os.fspath(self._describe(path))
+            raise unwritable(exc, where) or StorageError(f"not a usable SQLite database: {exc}", url=where) from exc
         except StorageError:
             self._close_quietly(path)
             raise
@@ -118,14 +119,20 @@ class StoreCore:
         savepoint = f"jianbao_{next(self._savepoints)}" if conn.in_transaction else None
         # IMMEDIATE takes the write lock up front: a deferred transaction that reads first and then
         # writes can fail with SQLITE_BUSY without waiting, when another writer got in between
-        conn.execute(f"SAVEPOINT {savepoint}" if savepoint else "BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"SAVEPOINT {savepoint}" if savepoint else "BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            typed = unwritable(exc, self.path)
+            if typed is None:
+                raise
+            raise typed from exc
         self._depth += 1
         try:
             yield
             if outermost:
                 self._flush_index()
             conn.execute(f"RELEASE {savepoint}" if savepoint else "COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if conn.in_transaction:
                 if savepoint:
                     conn.execute(f"ROLLBACK TO {savepoint}")
@@ -133,6 +140,10 @@ class StoreCore:
                 else:
                     conn.execute("ROLLBACK")
             self._undo_index(mark)
+            # a full disk or a read-only file is the database's state, not a bug: say it in one line
+            typed = unwritable(exc, self.path) if isinstance(exc, sqlite3.Error) else None
+            if typed is not None:
+                raise typed from exc
             raise
         finally:
             self._depth -= 1

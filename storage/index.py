@@ -22,7 +22,7 @@ from storage.text import index_text
 
 CREATE = (
     'CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, content="articles", content_rowid="id",'
-    " tokenize=\"unicode61 remove_diacritics 0\")"
+    ' tokenize="unicode61 remove_diacritics 0")'
 )
 REBUILD_CHUNK = 2000  # articles read per query while rebuilding
 
@@ -48,6 +48,7 @@ def rebuild(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE IF EXISTS articles_fts")
     conn.execute("DROP TABLE IF EXISTS articles_grams")
     conn.execute(CREATE)
+    conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 8)")
     last = 0
     while True:
         rows = conn.execute(

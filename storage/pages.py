@@ -12,7 +12,7 @@ from parsers.urls import host_of, site_of
 from storage import archive
 from storage.core import StoreCore
 from storage.errors import StorageError
-from storage.records import ArchivedPage, iso, parse_time
+from storage.records import UNKNOWN_TIME, ArchivedPage, iso, parse_time
 from storage.schema import dumps
 
 CHUNK = 5000  # URLs per pages query (one JSON parameter each)
@@ -115,8 +115,7 @@ class PagesPart(StoreCore):
             if row is None:
                 continue
             self._load_dict(row["dict_id"])
-            fetched = parse_time(row["fetched_at"])
-            assert fetched is not None
+            fetched = parse_time(row["fetched_at"]) or UNKNOWN_TIME
             yield ArchivedPage(
                 url=row["url"],
                 final_url=row["final_url"],

@@ -96,8 +96,25 @@ def iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+# what a NOT NULL bookkeeping time reads as when the stored text is no usable time
+UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def parse_time(value: object) -> datetime | None:
+    """A stored ISO 8601 time, or None when there is none or it is unusable: garbage, no offset where
+    one is always written, or so near year 1 or 9999 that showing it in another zone overflows (a
+    value stored by an older jianbao must not break every reader)."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            return None
+        parsed.astimezone(UTC)
+        parsed.astimezone(SHANGHAI)
+    except (ValueError, OverflowError):
+        return None
+    return parsed
 
 
 def canonical_or_none(url: str) -> str | None:
@@ -163,13 +180,18 @@ def article_values(article: Article) -> list[Any]:
 def article_from(row: sqlite3.Row) -> Article:
     data = {name: row[name] for name in ARTICLE_FIELDS}
     for name in ("images", "tags"):
-        data[name] = json.loads(data[name] or "[]")
+        try:
+            listed = json.loads(data[name] or "[]")
+        except ValueError:
+            listed = []
+        data[name] = [str(v) for v in listed] if isinstance(listed, list) else []
+    data["published"] = parse_time(data["published"])
     return Article.from_dict(data)
 
 
 def stored_from(row: sqlite3.Row) -> StoredArticle:
-    first_seen, last_seen = parse_time(row["first_seen"]), parse_time(row["last_seen"])
-    assert first_seen is not None and last_seen is not None  # NOT NULL columns
+    first_seen = parse_time(row["first_seen"]) or UNKNOWN_TIME
+    last_seen = parse_time(row["last_seen"]) or UNKNOWN_TIME
     return StoredArticle(
         id=row["id"],
         article=article_from(row),
@@ -183,6 +205,5 @@ def stored_from(row: sqlite3.Row) -> StoredArticle:
 
 
 def fetch_from(r: sqlite3.Row) -> FetchRecord:
-    at = parse_time(r["at"])
-    assert at is not None
+    at = parse_time(r["at"]) or UNKNOWN_TIME
     return FetchRecord(r["url"], at, r["outcome"], r["reason"], r["status"], r["error"], r["article_id"], r["source"])

@@ -19,6 +19,7 @@ from storage.logs import LogsPart
 from storage.pages import PagesPart
 from storage.records import (
     FETCH_OUTCOMES,
+    UNKNOWN_TIME,
     ArchivedPage,
     CrawlRecord,
     FetchRecord,
@@ -66,8 +67,8 @@ class Store(ArticlesPart, SearchPart, PagesPart, LogsPart):
         )
         crawls: dict[str, CrawlRecord] = {}
         for r in conn.execute("SELECT * FROM crawls WHERE id IN (SELECT max(id) FROM crawls GROUP BY source)"):
-            started, finished = parse_time(r["started"]), parse_time(r["finished"])
-            assert started is not None and finished is not None
+            started = parse_time(r["started"]) or UNKNOWN_TIME
+            finished = parse_time(r["finished"]) or UNKNOWN_TIME
             crawls[r["source"]] = CrawlRecord(
                 r["source"], started, finished, json.loads(r["counts"]), bool(r["ok"]), r["error"]
             )

@@ -164,6 +164,7 @@ def band_keys(fingerprint: int) -> list[int]:
 # markers, list bullets, table pipes, HTML tags) become spaces. Every pattern is linear: no nested
 # quantifiers, and bracketed parts are bounded so a run of ``[`` costs one pass.
 _VISIBLE_STEPS = (
+    (re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+"), " "),  # control characters: never text
     (re.compile(r"!\[[^\]\n]{0,2000}\]\([^)\n]{0,4000}\)"), " "),  # images
     (re.compile(r"\[([^\]\n]{0,2000})\]\([^)\n]{0,4000}\)"), r"\1"),  # links: their text
     (re.compile(r"\[([^\]\n]{0,2000})\]\[[^\]\n]{0,200}\]"), r"\1"),  # reference links
@@ -187,6 +188,16 @@ INDEX_CHARS = 100_000
 MARKDOWN_CHARS = 4 * INDEX_CHARS
 
 
+# Full-width ASCII (ＡＩ, ５Ｇ, ａｂｃ) and the ideographic space read as their ASCII forms: the part
+# of NFKC that matters for search, at a fraction of its cost (NFKC took 0.15 ms per article)
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def fold(text: str) -> str:
+    """Text as the index compares it: full-width ASCII as ASCII, case-folded."""
+    return text.translate(_FULLWIDTH).casefold()
+
+
 def visible_text(markdown: str) -> str:
     """The words a reader sees in a Markdown body, one line (whitespace collapsed)."""
     text = markdown
@@ -196,17 +207,17 @@ def visible_text(markdown: str) -> str:
 
 
 def index_text(title: str, body: str) -> tuple[str, str]:
-    """(title, body) as the search index holds them: visible text, capped, NFKC, case-folded, as
+    """(title, body) as the search index holds them: visible text, capped, folded (:func:`fold`), as
     bigrams (:func:`grams`). Deleting an article's row needs this very text: it depends on nothing else."""
-    plain_title = unicodedata.normalize("NFKC", visible_text(title[:MARKDOWN_CHARS])[:INDEX_CHARS]).casefold()
-    plain_body = unicodedata.normalize("NFKC", visible_text(body[:MARKDOWN_CHARS])[:INDEX_CHARS]).casefold()
+    plain_title = fold(visible_text(title[:MARKDOWN_CHARS])[:INDEX_CHARS])
+    plain_body = fold(visible_text(body[:MARKDOWN_CHARS])[:INDEX_CHARS])
     return grams(plain_title), grams(plain_body)
 
 
 def query_runs(query: str) -> list[str]:
-    """The runs of letters and digits of ``query`` (NFKC, case-folded), each once, in order: the
+    """The runs of letters and digits of ``query`` (folded as the index is), each once, in order: the
     index cannot see separators, so ``小米-汽车`` asks for ``小米`` and ``汽车``."""
-    folded = unicodedata.normalize("NFKC", query).casefold()
+    folded = fold(query)
     return list(dict.fromkeys(r for r in _NOT_WORD.sub(" ", folded).split() if r))
 
 
@@ -243,12 +254,12 @@ SNIPPET_SCAN = INDEX_CHARS  # characters of visible text searched for the words:
 def _folded(text: str) -> str:
     """``text`` folded as the index folds it, position for position (a character whose folding
     changes the length is kept as it is)."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = fold(text)
     if len(folded) == len(text):
         return folded
     out = []
     for ch in text:
-        f = unicodedata.normalize("NFKC", ch).casefold()
+        f = fold(ch)
         out.append(f if len(f) == 1 else ch)
     return "".join(out)
 
