@@ -79,8 +79,13 @@ class Context:
             store = Store(path)
         except JianbaoError as exc:
             fail(str(exc), EXIT_SOME_FAILED)
+        from storage.errors import StoreUnwritable
+
         try:
             yield store
+        except StoreUnwritable as exc:
+            # a read-only or full database is the machine's state, not a bug: one line, nothing half-written
+            fail(str(exc), EXIT_SOME_FAILED)
         finally:
             store.close()
 
@@ -573,6 +578,39 @@ def search_cmd(
     for h in hits:
         click.echo(_list_line(h.article))
         click.echo(f"        {marked(printable(h.snippet), bold_on, bold_off)}")
+
+
+@cli.command("delete")
+@click.argument("refs", metavar="ID|URL...", nargs=-1, required=True)
+@click.option("--purge", is_flag=True, help="Also remove the archived raw pages (reparse cannot bring it back).")
+@pass_ctx
+def delete_cmd(ctx: Context, refs: tuple[str, ...], purge: bool) -> None:
+    """Delete articles with their URLs, search rows and duplicate links (one transaction each).
+
+    The raw page stays in the archive unless --purge. One line per article; an unknown one is an
+    error (exit 1), the others are still deleted.
+
+    Example: jianbao delete 12 https://mp.weixin.qq.com/s/abc --purge
+    """
+    from storage.errors import NoArticle
+
+    failed = False
+    with ctx.store(must_exist=True) as store:
+        for ref in refs:
+            try:
+                key = article_ref(ref)
+                if key is None:
+                    raise NoArticle("not an article id", url=ref)
+                gone = store.delete_article(key, purge=purge)
+            except NoArticle:
+                click.echo(f"jianbao: {ref}: no such article", err=True)
+                failed = True
+                continue
+            extra = [f"{len(gone.copies)} copies relinked"] if gone.copies else []
+            extra += [f"{gone.pages} raw pages purged"] if purge else []
+            click.echo(f"deleted #{gone.id}: {gone.url}" + (f" ({', '.join(extra)})" if extra else ""))
+    if failed:
+        sys.exit(EXIT_SOME_FAILED)
 
 
 @cli.command("export")

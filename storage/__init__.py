@@ -4,13 +4,14 @@ Knows SQLite (through sqlite-utils) and :class:`parsers.article.Article`, nothin
 is documented in :mod:`storage.schema`.
 """
 
-from storage.errors import NoArticle, StorageError
+from storage.errors import NoArticle, StorageError, StoreFull, StoreReadOnly, StoreUnwritable
 from storage.schema import SCHEMA_VERSION
 from storage.search import SearchHits
 from storage.store import (
     FETCH_OUTCOMES,
     ArchivedPage,
     CrawlRecord,
+    Deleted,
     FetchRecord,
     Saved,
     SearchHit,
@@ -24,6 +25,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "ArchivedPage",
     "CrawlRecord",
+    "Deleted",
     "FetchRecord",
     "NoArticle",
     "Saved",
@@ -32,5 +34,8 @@ __all__ = [
     "Stats",
     "StorageError",
     "Store",
+    "StoreFull",
+    "StoreReadOnly",
+    "StoreUnwritable",
     "StoredArticle",
 ]

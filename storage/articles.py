@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from datetime import date, datetime
 
@@ -14,6 +15,7 @@ from storage.records import (
     ARTICLE_COLUMNS,
     ARTICLE_FIELDS,
     ROW_COLUMNS,
+    Deleted,
     Saved,
     StoredArticle,
     article_from,
@@ -125,6 +127,41 @@ class ArticlesPart(DuplicatesPart):
         if row is None:
             raise NoArticle(f"no article with id, URL or key {ref!r}", url=self.path)
         return stored_from(row)
+
+    def delete_article(self, ref: int | str, *, purge: bool = False) -> Deleted:
+        """Remove an article (by id, URL or key) with its URLs, search row and duplicate links, in one
+        transaction; copies that pointed at it point at the earliest remaining copy instead. Its raw
+        pages stay in the archive (``reparse --url`` can bring it back) unless ``purge``."""
+        conn = self._conn
+        with self.transaction():
+            stored = self.get_article(ref)
+            article_id = stored.id
+            row = conn.execute("SELECT title, body, simhash FROM articles WHERE id = ?", (article_id,)).fetchone()
+            if article_id in self._pending_index:
+                # queued in this transaction, never written: forget it (a rollback restores the queue)
+                self._index_log.append((article_id, self._pending_index.pop(article_id)))
+            else:
+                index.delete_row(conn, article_id, row["title"], row["body"])
+            self._drop_bands(article_id, None if row["simhash"] is None else to_unsigned(row["simhash"]))
+            copies = [
+                r[0] for r in conn.execute("SELECT id FROM articles WHERE duplicate_of = ? ORDER BY id", (article_id,))
+            ]
+            if copies:
+                root = copies[0]
+                conn.execute("UPDATE articles SET duplicate_of = NULL WHERE id = ?", (root,))
+                conn.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", (root, article_id))
+            urls = [r[0] for r in conn.execute("SELECT url FROM article_urls WHERE article_id = ?", (article_id,))]
+            conn.execute("DELETE FROM article_urls WHERE article_id = ?", (article_id,))
+            conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+            pages = 0
+            if purge:
+                gone = json.dumps(sorted({*urls, stored.article.url}))
+                pages = conn.execute(
+                    "DELETE FROM pages WHERE url IN (SELECT value FROM json_each(?))"
+                    " OR final_url IN (SELECT value FROM json_each(?))",
+                    (gone, gone),
+                ).rowcount
+        return Deleted(article_id, stored.article.url, tuple(sorted(urls)), tuple(copies), pages)
 
     def list_articles(
         self,

@@ -27,6 +27,15 @@ class Saved:
 
 
 @dataclass(frozen=True, slots=True)
+class Deleted:
+    id: int
+    url: str
+    urls: tuple[str, ...]  # the URLs that led to it (now unknown)
+    copies: tuple[int, ...]  # copies that were its duplicates, now linked to the first of them
+    pages: int  # raw pages purged from the archive
+
+
+@dataclass(frozen=True, slots=True)
 class StoredArticle:
     id: int
     article: Article

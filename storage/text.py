@@ -174,7 +174,7 @@ _VISIBLE_STEPS = (
     (re.compile(r"(?m)^ {0,3}(?:#{1,6}|>+|[-*+]|\d{1,9}[.)])[ \t]"), " "),  # headings, quotes, bullets
     (re.compile(r"(?m)^ {0,3}(?:[-*_][ \t]*){3,}$|^ {0,3}(?:```|~~~).*$"), " "),  # rules, code fences
     (re.compile(r"[*_~`]+"), ""),  # emphasis and code ticks sit inside words: 这是**重要**的 reads 这是重要的
-    (re.compile(r"[|#>]+"), " "),  # table pipes, stray markers
+    (re.compile(r"[|#>]+|-{3,}"), " "),  # table pipes and rules, stray markers
     (re.compile(r"\\(?=[^\sA-Za-z0-9])"), ""),  # backslash escapes
 )
 
