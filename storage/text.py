@@ -249,6 +249,7 @@ def fts_phrase(word: str) -> str:
 
 
 SNIPPET_SCAN = INDEX_CHARS  # characters of visible text searched for the words: what the index saw
+SNIPPET_FIRST = 8000  # Markdown characters looked at first
 
 
 def _folded(text: str) -> str:
@@ -277,17 +278,21 @@ def make_snippet(
 
     Bounded: the body is read up to :data:`MARKDOWN_CHARS`, searched up to :data:`SNIPPET_SCAN`, and
     only the first occurrence of each word is looked for before the window is cut."""
-    text = visible_text(body[:MARKDOWN_CHARS])[:SNIPPET_SCAN]
-    folded = _folded(text)
     wanted = [w for w in dict.fromkeys(words) if w]
-    found: list[int] = []
-    missing: list[str] = []
-    for word in wanted:
-        pos = folded.find(word)
-        if pos >= 0:
-            found.append(pos)
-        else:
-            missing.append(word)
+    # most words show up early: the first few thousand characters first, the whole bound only if not
+    for chars in (SNIPPET_FIRST, MARKDOWN_CHARS):
+        text = visible_text(body[:chars])[:SNIPPET_SCAN]
+        folded = _folded(text)
+        found: list[int] = []
+        missing: list[str] = []
+        for word in wanted:
+            pos = folded.find(word)
+            if pos >= 0:
+                found.append(pos)
+            else:
+                missing.append(word)
+        if not missing or len(body) <= chars:
+            break
     fragments: list[tuple[int, int]] = []
     for pos in sorted(found):
         start, end = max(0, pos - width // 3), min(len(text), pos + width - width // 3)
@@ -297,14 +302,15 @@ def make_snippet(
             fragments.append((start, end))
     fragments = fragments[: max(1, len(wanted))]
     pieces: list[str] = []
-    plain_title = visible_text(title)
+    plain_title = visible_text(title[:SNIPPET_FIRST])
     if missing and any(w in _folded(plain_title) for w in missing):
         pieces.append(_marked(plain_title[: 2 * width], wanted, mark))
     if not fragments and not pieces:
         fragments = [(0, min(len(text), width))]
     for start, end in fragments:
         piece = _marked(text[start:end], wanted, mark)
-        pieces.append(("…" if start > 0 else "") + piece + ("…" if end < len(text) else ""))
+        more = end < len(text) or len(body) > chars
+        pieces.append(("…" if start > 0 else "") + piece + ("…" if more else ""))
     return " ".join(p for p in pieces if p)
 
 
