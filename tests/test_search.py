@@ -311,3 +311,21 @@ def test_cli_delete(tmp_path: Path) -> None:
         assert s.list_articles() == []
     code, _, err = run(db, "delete")
     assert code == 2
+
+
+def test_the_readme_recipes_for_sqlite_utils_work(tmp_path: Path) -> None:
+    import shlex
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Browsing the database directly") :]
+    recipes = [line for line in section.splitlines() if line.startswith(".venv/bin/sqlite-utils ")][:3]
+    assert len(recipes) == 3
+    path = tmp_path / "jianbao.db"
+    with Store(path) as s:
+        s.save_article(article(1, "湿地公园迎来了今年第一批候鸟，观鸟爱好者早早架起了相机。", title="候鸟归来"))
+    runner = CliRunner()
+    for recipe in recipes:
+        args = [str(path) if a == "jianbao.db" else a for a in shlex.split(recipe)[1:]]
+        result = runner.invoke(sqlite_utils_cli, args)
+        assert result.exit_code == 0, (recipe, result.output)
+        assert "候鸟归来" in result.output or "articles_fts" in result.output, recipe
