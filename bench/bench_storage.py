@@ -29,7 +29,7 @@ import zstandard  # noqa: E402
 
 from parsers.article import SHANGHAI, Article  # noqa: E402
 from storage import Store  # noqa: E402
-from storage.text import normalize_text, simhash  # noqa: E402
+from storage.text import simhash, story_text  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 
@@ -144,7 +144,7 @@ def bench_saves(store: Store, count: int, batch: int, mean_chars: int) -> TextMa
 def bench_parts(maker: TextMaker, mean_chars: int) -> None:
     bodies = [maker.body(mean_chars) for _ in range(300)]
     t0 = time.perf_counter()
-    texts = [normalize_text(b) for b in bodies]
+    texts = [story_text(b) for b in bodies]
     t1 = time.perf_counter()
     for t in texts:
         simhash(t)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 from xml.etree import ElementTree as ET
 
 import feedparser
@@ -27,7 +27,7 @@ from selectolax.lexbor import LexborHTMLParser
 from parsers.dates import parse_datetime
 from parsers.decode import decode_html
 from parsers.errors import ParseError
-from parsers.urls import qq_url
+from parsers.urls import absolute_url, qq_url
 
 # --- selectors and names, kept as data -------------------------------------------------------------
 
@@ -139,11 +139,8 @@ def clean_url(raw: Any, base: str | None = None) -> str | None:
         url = decoded
     if not url:
         return None
-    if url.startswith("//"):
-        url = "https:" + url
     try:
-        if base and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
-            url = urljoin(base, url)
+        url = absolute_url(url, base)
         parts = urlsplit(url)
     except ValueError:
         return None
@@ -666,7 +663,7 @@ def parse_url_list(text: str) -> Listing:
         if not line or line.startswith("#"):
             continue
         raw = line.split()[0]
-        href = ("https:" + raw) if raw.startswith("//") else raw
+        href = absolute_url(raw)
         try:
             parts = urlsplit(href)
             ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)

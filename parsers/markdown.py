@@ -17,6 +17,8 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from parsers.urls import absolute_url
+
 # --- data: what each tag is ---------------------------------------------------------------
 IMAGE_ATTRS = ("data-src", "data-original", "data-actualsrc", "data-lazy-src", "data-url", "src")
 SKIP_TAGS = frozenset(
@@ -89,9 +91,8 @@ def clean_image_url(src: str | None, base_url: str) -> str | None:
     url = unescape(src.strip())
     if is_placeholder(url):
         return None
-    if url.startswith("//"):
-        url = "https:" + url
-    elif not url.startswith(("http://", "https://")) and (url.startswith("./") or "/" not in url.split("?")[0]):
+    url = absolute_url(url)
+    if not url.startswith(("http://", "https://")) and (url.startswith("./") or "/" not in url.split("?")[0]):
         # a bare relative file name in a saved page points at a local copy, not the web
         return None
     try:  # an unclosed "[" or a port past 65535 makes a junk image, not a broken page
@@ -136,10 +137,8 @@ def _link_href(href: str | None, base_url: str) -> str | None:
     href = unescape(href.strip())
     if not href or href.startswith("#"):
         return None
-    if href.startswith("//"):
-        href = "https:" + href
     try:
-        url = urljoin(base_url, href)
+        url = absolute_url(href, base_url)
         parts = urlsplit(url)
     except ValueError:
         return None  # an unclosed "[": the link text stays, the link goes

@@ -9,7 +9,7 @@ from html import unescape
 from typing import Any
 
 from parsers.errors import InvalidURL
-from parsers.urls import canonical_url, qq_url, split_url
+from parsers.urls import absolute_url, canonical_url, qq_url, split_url
 
 # In order of trust: a saved-page comment records the address bar; og:url, msg_link and JSON-LD are
 # the page's own claim; a canonical link is sometimes a site-wide default. Each is (name, pattern).
@@ -44,10 +44,8 @@ def _article_address(raw: str) -> str | None:
     """``raw`` as a canonical article URL; None for anything malformed, relative or a site's home page
     (some sites put their home page in og:url on every page: it must not become every page's key)."""
     raw = unescape(raw).replace("\\x26", "&").replace("\\/", "/").strip()
-    if raw.startswith("//"):
-        raw = "https:" + raw
     try:
-        url = canonical_url(raw)
+        url = canonical_url(absolute_url(raw))
         path = split_url(url).path
     except InvalidURL:
         return None

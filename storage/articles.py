@@ -24,7 +24,7 @@ from storage.records import (
     filters,
     stored_from,
 )
-from storage.text import MIN_TEXT, normalize_text, simhash, to_signed, to_unsigned
+from storage.text import MIN_TEXT, simhash, story_text, to_signed, to_unsigned
 
 _INSERT_ARTICLE = (
     f"INSERT INTO articles (key, {ARTICLE_COLUMNS}, content_hash, simhash, first_seen, last_seen)"
@@ -39,7 +39,7 @@ _UPDATE_ARTICLE = (
 class ArticlesPart(DuplicatesPart):
     def save_article(self, article: Article, *, aliases: Iterable[str] = ()) -> Saved:
         """Insert or update the row for ``article.key``, with its URLs, search rows and duplicate link."""
-        text = normalize_text(article.body)
+        text = story_text(article.body)
         digest = _sha256(text)
         fingerprint = simhash(text) if len(text) >= MIN_TEXT else None
         values = article_values(article)

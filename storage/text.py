@@ -49,14 +49,14 @@ def plain_text(markdown: str) -> str:
     return text
 
 
-def normalize_text(markdown: str) -> str:
+def story_text(markdown: str) -> str:
     """Letters and digits only, NFKC and case-folded: the text two copies of one story share."""
     text = unicodedata.normalize("NFKC", plain_text(markdown)).casefold()
     return _NOT_WORD.sub("", text)
 
 
 def content_hash(markdown: str) -> str:
-    return hashlib.sha256(normalize_text(markdown).encode("utf-8")).hexdigest()
+    return hashlib.sha256(story_text(markdown).encode("utf-8")).hexdigest()
 
 
 def _splitmix64(x: int) -> int:

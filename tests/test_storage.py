@@ -21,7 +21,7 @@ from parsers.article import SHANGHAI, Article
 from parsers.urls import wechat_url
 from storage import SCHEMA_VERSION, NoArticle, StorageError, Store
 from storage.schema import grams_of, migrate
-from storage.text import MAX_DISTANCE, MIN_TEXT, band_keys, hamming, normalize_text, simhash, to_signed
+from storage.text import MAX_DISTANCE, MIN_TEXT, band_keys, hamming, simhash, story_text, to_signed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,7 +128,7 @@ def test_migrations_bring_an_older_file_up_to_date(tmp_path: Path, start: int) -
     db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
     assert migrate(db, target=start) == start
     # an article written the way that version wrote it
-    text = normalize_text(BUS)
+    text = story_text(BUS)
     db.execute(
         "INSERT INTO articles (id, key, url, source, kind, title, body, images, content_hash, simhash,"
         " first_seen, last_seen) VALUES (1, 'qq:20250301A0000100', 'https://news.qq.com/rain/a/20250301A0000100',"
@@ -702,7 +702,7 @@ def test_lightly_edited_reprint_is_linked_to_the_earliest(store: Store) -> None:
         + BUS.replace("一万两千", "一万三千").replace("一百多辆", "一百余辆").replace("昨日", "近日")
         + "\n\n（责任编辑：王敏）"
     )
-    a, b = normalize_text(BUS), normalize_text(reprint_text)
+    a, b = story_text(BUS), story_text(reprint_text)
     assert a != b
     assert hamming(simhash(a), simhash(b)) <= MAX_DISTANCE
     reprint = store.save_article(wechat("2650", reprint_text))
@@ -718,13 +718,13 @@ def test_unrelated_articles_are_not_linked(store: Store, corpus: dict[str, int])
     for article_id in corpus.values():
         assert store.get_article(article_id).duplicate_of is None
         assert store.copies_of(article_id) == []
-    fps = [simhash(normalize_text(t)) for t in (BUS, LIBRARY, TEA)]
+    fps = [simhash(story_text(t)) for t in (BUS, LIBRARY, TEA)]
     assert min(hamming(x, y) for i, x in enumerate(fps) for y in fps[i + 1 :]) > MAX_DISTANCE
 
 
 def test_short_bodies_are_never_duplicates(store: Store) -> None:
     short = "图集：春天来了"
-    assert len(normalize_text(short)) < MIN_TEXT
+    assert len(story_text(short)) < MIN_TEXT
     a = store.save_article(qq("20250301A0000100", short))
     b = store.save_article(wechat("2650", short))
     assert a.duplicate_of is None and b.duplicate_of is None
