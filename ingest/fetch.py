@@ -182,7 +182,7 @@ def scrub(text: str, secrets: Sequence[str] = ()) -> str:
     return text
 
 
-def _proxy_secrets(entries: Sequence[str]) -> list[str]:
+def proxy_secrets(entries: Sequence[str]) -> list[str]:
     """Users and passwords of proxy URLs, as written and percent-decoded (an error may echo either);
     the longest first, so a password is never half-replaced through a shorter user name."""
     found: set[str] = set()
@@ -197,7 +197,7 @@ def _proxy_secrets(entries: Sequence[str]) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
-def _map_error(exc: Exception, url: str, host: str = "", secrets: Sequence[str] = ()) -> FetchError:
+def map_error(exc: Exception, url: str, host: str = "", secrets: Sequence[str] = ()) -> FetchError:
     """Turn an httpx exception into the jianbao error a caller can act on (never echoing a proxy's secret)."""
     detail = scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, secrets)
     if isinstance(exc, httpx.TimeoutException):
@@ -321,12 +321,12 @@ class Fetcher:
                 Exit(label, self._client(proxy=None if p == "direct" else p, trust_env=False))
                 for label, p in zip(exit_labels(self._http.proxies), self._http.proxies, strict=True)
             ]
-            self._secrets = _proxy_secrets(self._http.proxies)
+            self._secrets = proxy_secrets(self._http.proxies)
         else:
             # trust_env: HTTP(S)_PROXY / ALL_PROXY / NO_PROXY, and (httpx 0.28) SSL_CERT_FILE / SSL_CERT_DIR
             self.exits = [Exit("", self._client(proxy=self._http.proxy or None))]
             names = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-            self._secrets = _proxy_secrets([self._http.proxy, *(os.environ.get(n, "") for n in names)])
+            self._secrets = proxy_secrets([self._http.proxy, *(os.environ.get(n, "") for n in names)])
         self._slots = asyncio.Semaphore(self._http.concurrency)
         self._queued: Counter[tuple[str, str]] = Counter()  # requests holding or waiting for (host, exit)
 
@@ -581,7 +581,7 @@ class Fetcher:
                     ) from exc
                 except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
                     self._connection_failed(exc, exit)
-                    raise _map_error(exc, requested, host, self._secrets) from exc
+                    raise map_error(exc, requested, host, self._secrets) from exc
         except HostPaused as exc:
             if len(self.exits) > 1:
                 raise _ExitPaused(exc.reason) from None

@@ -44,7 +44,7 @@ from tenacity import (
 
 from ingest.config import Config, SourceConfig
 from ingest.errors import Blocked, ConfigError, DeadlineExceeded, PermanentFetchError, TransientFetchError
-from ingest.fetch import RETRY_HTTP_CODES, _map_error, _proxy_secrets
+from ingest.fetch import RETRY_HTTP_CODES, map_error, proxy_secrets
 from ingest.hosts import HostPaused, HostPolicy
 from ingest.seen import SeenURLs
 from parsers.article import SHANGHAI
@@ -270,7 +270,7 @@ class WeReadClient:
         if transport is None and config.http.proxy:
             options["proxy"] = config.http.proxy
         names = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-        self._proxy_secrets = _proxy_secrets([config.http.proxy, *(os.environ.get(n, "") for n in names)])
+        self._proxy_secrets = proxy_secrets([config.http.proxy, *(os.environ.get(n, "") for n in names)])
         self._http = httpx.AsyncClient(
             base_url=ORIGIN,
             trust_env=transport is None,
@@ -335,7 +335,7 @@ class WeReadClient:
                 except HostPaused as exc:
                     raise Blocked(f"{HOST} is paused ({exc.reason})", url=ORIGIN) from None
                 except httpx.HTTPError as exc:
-                    raise _map_error(exc, url, HOST, self._secrets()) from None
+                    raise map_error(exc, url, HOST, self._secrets()) from None
                 finally:
                     self._http.cookies.clear()  # cookies are sent from the session only, never from a jar
                 if response.status_code in RETRY_HTTP_CODES:

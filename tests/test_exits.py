@@ -25,7 +25,7 @@ import pytest
 
 from ingest.config import build_config
 from ingest.errors import ConfigError
-from ingest.fetch import Fetcher, _map_error, exit_label, exit_labels
+from ingest.fetch import Fetcher, exit_label, exit_labels, map_error
 from ingest.pipeline import Importer
 from storage import Store
 from tests.conftest import Env
@@ -346,7 +346,7 @@ def test_error_messages_from_httpx_never_echo_a_proxy_secret() -> None:
     try:
         assert [e.label for e in fetcher.exits] == ["direct", "socks5://127.0.0.1:1080"]
         echoed = httpx.ProxyError(f"cannot reach socks5://us%40er:{SECRET}%21@127.0.0.1:1080 (us@er / {SECRET}!)")
-        error = _map_error(echoed, "https://mp.weixin.qq.com/s/x", WX, fetcher._secrets)
+        error = map_error(echoed, "https://mp.weixin.qq.com/s/x", WX, fetcher._secrets)
         assert SECRET not in str(error) and "us@er" not in str(error) and "us%40er" not in str(error)
         assert "proxy error" in str(error)
     finally:
