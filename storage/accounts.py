@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
+from storage.records import parse_time
+
 if TYPE_CHECKING:
     from parsers.weread import WeReadArticle
     from storage.store import Store
@@ -78,15 +80,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
 
 
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def biz_for_article(store: Store, url: str) -> str | None:
     row = store.db.conn.execute("SELECT biz FROM wechat_article_biz WHERE url = ?", (url,)).fetchone()
     return str(row[0]) if row else None
@@ -109,8 +102,8 @@ def _account(row: tuple[object, ...]) -> AccountState:
     return AccountState(
         str(row[0]),
         str(row[1]),
-        _when(row[2] if isinstance(row[2], str) else None),
-        _when(row[3] if isinstance(row[3], str) else None),
+        parse_time(row[2]),
+        parse_time(row[3]),
         int(resume) if isinstance(resume, int) else None,
         row[5] if isinstance(row[5], str) else None,
     )
@@ -170,4 +163,4 @@ def listed(store: Store, url: str) -> tuple[str | None, datetime | None, str | N
     row = store.db.conn.execute(
         "SELECT title, published, cover, digest FROM weread_listed WHERE url = ?", (url,)
     ).fetchone()
-    return (row[0], _when(row[1]), row[2], row[3]) if row else None
+    return (row[0], parse_time(row[1]), row[2], row[3]) if row else None

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
+from storage.records import parse_time
+
 if TYPE_CHECKING:
     # any part of the Store will do: these functions use its connection and transactions only
     from storage.core import StoreCore as Store
@@ -112,15 +114,6 @@ def migrate_host_state(db: sqlite_utils.Database) -> None:
     )
 
 
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def load_host_state(store: Store, host: str, exit: str = "") -> HostState:
     """The remembered state of ``host`` through ``exit``; a clean state when nothing is remembered."""
     host = host.lower()
@@ -129,7 +122,7 @@ def load_host_state(store: Store, host: str, exit: str = "") -> HostState:
     ).fetchone()
     if row is None:
         return HostState(host, exit, None, 0)
-    return HostState(host, exit, _when(row[0]), int(row[1]), row[2])
+    return HostState(host, exit, parse_time(row[0]), int(row[1]), row[2])
 
 
 def save_host_state(
@@ -152,7 +145,7 @@ def save_host_state(
 def host_states(store: Store) -> list[HostState]:
     """Every remembered host and exit, for ``jianbao stats``."""
     rows = store.db.conn.execute("SELECT host, exit, until, strikes, reason FROM host_state ORDER BY host, exit")
-    return [HostState(r[0], r[1], _when(r[2]), int(r[3]), r[4]) for r in rows]
+    return [HostState(r[0], r[1], parse_time(r[2]), int(r[3]), r[4]) for r in rows]
 
 
 def count_today(store: Store, key: str, *, day: str) -> int:
