@@ -75,9 +75,9 @@ def settle_date(article: Article, *, now: datetime) -> tuple[Article, str]:
     if article.published is None or plausible(article.published, now=now):
         return article, ""
     try:
-        shown = article.published.astimezone(SHANGHAI).strftime("%Y-%m-%d")
+        shown = article.published.astimezone(SHANGHAI).date().isoformat()
     except (OverflowError, ValueError):
-        shown = article.published.strftime("%Y-%m-%d")
+        shown = article.published.date().isoformat()  # 0001-01-01: strftime would print 1-01-01
     return dataclasses.replace(article, published=None), f"date {shown} ignored"
 
 

@@ -275,8 +275,11 @@ def _published(meta: dict[str, Any], path: str) -> datetime | None:
 
 def _to_datetime(value: Any) -> datetime | None:
     # YAML turns unquoted timestamps into datetime/date objects; quoted ones stay strings. Naive
-    # values are Beijing time: clippings of Chinese news carry it
-    return parse_datetime(value) if isinstance(value, datetime | date | str) else None
+    # values are Beijing time: clippings of Chinese news carry it. A date as written (0001-01-01 is a
+    # clipper's "no date") reaches the import, which stores the article without it and says so
+    if not isinstance(value, datetime | date | str):
+        return None
+    return parse_datetime(value, as_written=True)
 
 
 # --- body ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ optional label (``发布时间：``, ``日期:`` …); RFC 822 as feeds write it
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
@@ -56,10 +57,14 @@ class Found(NamedTuple):
     end: int
 
 
-def parse_datetime(value: Any) -> datetime | None:
-    """``value`` as a whole (one of the forms above) -> aware Asia/Shanghai datetime, else None."""
+def parse_datetime(value: Any, *, as_written: bool = False) -> datetime | None:
+    """``value`` as a whole (one of the forms above) -> aware Asia/Shanghai datetime, else None.
+
+    With ``as_written``, a real date at the edge of the calendar (``0001-01-01``, which no other zone
+    can show) comes back aware in its own zone instead of None, for a caller that says "implausible
+    date, ignored" rather than "unreadable date"."""
     try:
-        return _parse(value)
+        return _parse(value, _as_written if as_written else _usable)
     except (ValueError, OverflowError, OSError, TypeError, IndexError):
         return None
 
@@ -119,13 +124,13 @@ def plausible(dt: datetime | None, *, now: datetime) -> bool:
 # --- internals -------------------------------------------------------------------------------------
 
 
-def _parse(value: Any) -> datetime | None:
+def _parse(value: Any, usable: Callable[[datetime], datetime | None]) -> datetime | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, datetime):
-        return _usable(value if value.tzinfo else value.replace(tzinfo=SHANGHAI))
+        return usable(value if value.tzinfo else value.replace(tzinfo=SHANGHAI))
     if isinstance(value, date):
-        return _usable(datetime.combine(value, time(), tzinfo=SHANGHAI))
+        return usable(datetime.combine(value, time(), tzinfo=SHANGHAI))
     if isinstance(value, int | float):
         return from_epoch(value)
     if not isinstance(value, str):
@@ -138,22 +143,31 @@ def _parse(value: Any) -> datetime | None:
     text = _LABEL.sub("", text)
     m = _DATE_TIME.match(text)
     if m and not text[m.end() :].strip():
-        return _from_groups(*m.groups())
+        return _from_groups(*m.groups(), usable=usable)
     if _RFC822.match(text):
         parsed = parsedate_to_datetime(text)
-        return _usable(parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI))
+        return usable(parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI))
     return None
 
 
 def _from_groups(
-    year: str, month: str, day: str, hour: str | None, minute: str | None, second: str | None, zone: str | None
+    year: str,
+    month: str,
+    day: str,
+    hour: str | None,
+    minute: str | None,
+    second: str | None,
+    zone: str | None,
+    *,
+    usable: Callable[[datetime], datetime | None] | None = None,
 ) -> datetime | None:
+    usable = usable or _usable
     try:
         dt = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
     except (ValueError, OverflowError):
         return None
     if zone is None:
-        return _usable(dt.replace(tzinfo=SHANGHAI))
+        return usable(dt.replace(tzinfo=SHANGHAI))
     if zone in ("Z", "z", "UTC", "GMT"):
         tz = UTC
     else:
@@ -163,7 +177,11 @@ def _from_groups(
         if hours > 14 or minutes > 59:
             return None
         tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    return _usable(dt.replace(tzinfo=tz))
+    return usable(dt.replace(tzinfo=tz))
+
+
+def _as_written(dt: datetime) -> datetime | None:
+    return _usable(dt) or dt
 
 
 def _usable(dt: datetime) -> datetime | None:

@@ -63,6 +63,15 @@ def test_unusable_values_are_none_never_an_exception(raw: object) -> None:
     assert parse_datetime(raw) is None
 
 
+def test_a_date_at_the_calendars_edge_comes_back_as_written_when_asked() -> None:
+    # a clipping's 0001-01-01 is "implausible, ignored" at import, not "unreadable"
+    year_one = parse_datetime("0001-01-01 00:00:00", as_written=True)
+    assert year_one is not None and (year_one.year, year_one.utcoffset()) == (1, timedelta(hours=8))
+    assert parse_datetime(datetime(1, 1, 1), as_written=True) == datetime(1, 1, 1, tzinfo=SHANGHAI)
+    assert parse_datetime("next tuesday", as_written=True) is None
+    assert parse_datetime("2019-09-07 10:00", as_written=True) == parse_datetime("2019-09-07 10:00")
+
+
 def test_search_finds_the_first_date_in_text_and_says_whether_it_had_a_time() -> None:
     found = search_datetime("来源：新京报 2018年12月28日 19:55 分享到")
     assert found is not None

@@ -179,6 +179,20 @@ def test_a_page_dated_year_one_is_stored_without_a_date(env: Env) -> None:
     assert env.run("list").code == 0
 
 
+def test_a_clipping_dated_year_one_is_stored_without_a_date_and_says_so(env: Env) -> None:
+    clip = env.path / "old.md"
+    clip.write_text(
+        "---\ntitle: 远古的剪报\nsource: https://news.example.com/2020/old.html\ndate: 0001-01-01 00:00:00\n---\n\n"
+        + "这是一段足够长的正文，讲述了一件很久以前发生的事情，细节很多。" * 4
+        + "\n",
+        encoding="utf-8",
+    )
+    result = env.run("import", str(clip))
+    assert result.code == 0, result.out + result.err
+    assert result.lines == [f"stored (date 0001-01-01 ignored): {clip} -> #1 远古的剪报"]
+    assert env.sql("select published from articles") == [(None,)]
+
+
 # --- injected failures: import, crawl, reparse ------------------------------------------------------
 
 
