@@ -683,7 +683,8 @@ def export_cmd(
     for line in problems:
         click.echo(f"jianbao: {line}", err=True)
     click.echo(
-        f"exported {len(rows)} articles to {target}: {written} written, {unchanged} unchanged"
+        f"exported {len(rows)} {'article' if len(rows) == 1 else 'articles'} to {target}: "
+        f"{written} written, {unchanged} unchanged"
         + (f", {kept} edited bodies kept (--force rewrites them)" if kept else "")
         + (f", {len(problems)} not written" if problems else "")
         + (f", {failed_images} images kept remote" if failed_images else "")
