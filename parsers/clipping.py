@@ -36,7 +36,13 @@ _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)
 # front matter is a flat table; anything nested deeper is not a clipping's
 MAX_YAML_DEPTH = 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_FENCE = re.compile(r"^(`{3,}|~{3,})")
+# a line that opens a code fence (after any whitespace); fences are read line by line in _chunks
+_FENCE = re.compile(r"^[^\S\n]*(`{3,}|~{3,})", re.M)
+_CLOSING_FENCES: dict[str, re.Pattern[str]] = {}
+_HEADING_1 = re.compile(r"^# (.*)", re.M)
+# whitespace at a line's end (entered only at a run's start: linear on a 20 MB run of spaces)
+_TRAILING_SPACE = re.compile(r"(?<![^\S\n])[^\S\n]++(?=\n|\Z)")
+_BLANK_RUNS = re.compile(r"\n{3,}")
 # an inline image; the target may hold spaces (data: SVGs do) but no parentheses unless in <…>
 # (link texts exclude "[": a run of 40k "[" or 200k "![" then costs one pass, not one pass per bracket)
 _IMAGE = re.compile(r"!\[(?P<alt>[^\[\]\n]*)\]\((?P<target>\s*<[^<>\n]*>[^()\n]*|[^()\n]*)\)")
@@ -57,7 +63,8 @@ _HTML_BLOCK_OPEN = re.compile(r"<(script|style|iframe|noscript|template|object)\
 _HTML_BLOCK_CLOSE = {
     name: re.compile(rf"</{name}\s*>", re.I) for name in ("script", "style", "iframe", "noscript", "template", "object")
 }
-_HTML_IMG = re.compile(r"[ \t]*<img\b[^>]*>[ \t]*", re.I)
+_HTML_IMG = re.compile(r"<img\b", re.I)  # to the next ">", with the spaces and tabs around it (_html_imgs)
+_BLANKS = re.compile(r"[ \t]*")
 _HTML_ATTR = re.compile(r"""\b(data-src|data-original|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
 CJK_CHARS = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
@@ -79,8 +86,7 @@ def parse_markdown(text: str, path: str) -> Article:
     Raises ParseError when the front matter is missing or not YAML, or when no source URL is found.
     """
     meta, body = _split_front_matter(text, path)
-    lines = body.split("\n")
-    source_link = _trailing_source_link(lines)
+    source_link = _trailing_source_link(body)
 
     raw_url = _first_str(meta, URL_KEYS)
     if raw_url is None and source_link is not None:
@@ -92,9 +98,9 @@ def parse_markdown(text: str, path: str) -> Article:
     except InvalidURL as err:
         raise ParseError(f"source URL {raw_url!r} is not http(s)", url=path) from err
     if source_link is not None and _same_article(source_link[1], url):
-        del lines[source_link[0]]
+        body = _without_line(body, source_link[0])
 
-    body, images = clean_markdown("\n".join(lines), base_url=url)
+    body, images = clean_markdown(body, base_url=url)
     site = site_of(url)
     ids = wechat_ids(url) if site == "wechat" else {}
     cover = _first_str(meta, COVER_KEYS)
@@ -138,14 +144,10 @@ def clean_markdown(text: str, *, base_url: str) -> tuple[str, tuple[str, ...]]:
         chunk = _IMAGE.sub(lambda m: _keep_image(m, base_url, images), chunk)
         chunk = _DATA_IMAGE.sub("", chunk)
         chunk = _SCRIPT_LINK.sub(r"\g<text>", chunk)
-        kept = []
-        for line in chunk.split("\n"):
-            line = line.rstrip()
-            if line.strip():
-                kept.append(line)
-            elif kept and kept[-1]:
-                kept.append("")
-        out.append("\n".join(kept).strip("\n"))
+        # lines without trailing whitespace, and one blank line for any run of them (regexes, not a
+        # list of every line: ten million short lines made 600 MB of strings)
+        chunk = _BLANK_RUNS.sub("\n\n", _TRAILING_SPACE.sub("", chunk))
+        out.append(chunk.strip("\n"))
     body = "\n\n".join(part for part in out if part.strip())
     return body.strip(), tuple(dict.fromkeys(images))
 
@@ -255,10 +257,8 @@ def _title(meta: dict[str, Any], body: str) -> str:
     if title:
         # a title is plain text; markup in it is a clipper's leftover
         return normalize_text(_HTML_TAG.sub("", _strip_comments(title)))
-    for line in body.split("\n"):
-        if line.startswith("# "):
-            return normalize_text(line[2:].replace("**", ""))
-    return ""
+    m = _HEADING_1.search(body)
+    return normalize_text(m.group(1).replace("**", "")) if m else ""
 
 
 def _published(meta: dict[str, Any], path: str) -> datetime | None:
@@ -285,13 +285,23 @@ def _to_datetime(value: Any) -> datetime | None:
 # --- body ----------------------------------------------------------------------------------------
 
 
-def _trailing_source_link(lines: list[str]) -> tuple[int, str] | None:
-    for i in range(len(lines) - 1, -1, -1):
-        if not lines[i].strip():
-            continue
-        m = _SOURCE_LINE.match(lines[i])
-        return (i, m.group("url")) if m else None
-    return None
+def _trailing_source_link(body: str) -> tuple[int, str] | None:
+    """The last line with any text, when it is a link: (where the line starts, the link's URL)."""
+    end = len(body.rstrip())
+    if not end:
+        return None
+    start = body.rfind("\n", 0, end) + 1
+    stop = body.find("\n", end)
+    m = _SOURCE_LINE.match(body[start : stop if stop >= 0 else len(body)])
+    return (start, m.group("url")) if m else None
+
+
+def _without_line(text: str, start: int) -> str:
+    """``text`` without the line that starts at ``start`` (and one of the line breaks around it)."""
+    stop = text.find("\n", start)
+    if stop >= 0:
+        return text[:start] + text[stop + 1 :]
+    return text[: max(0, start - 1)]
 
 
 def _same_article(link: str, url: str) -> bool:
@@ -302,32 +312,67 @@ def _same_article(link: str, url: str) -> bool:
 
 
 def _chunks(text: str) -> Iterator[tuple[str, bool]]:
-    """The text split into (chunk, is_fenced_code) pieces, fences included in the code pieces."""
-    buf: list[str] = []
-    fence: str | None = None
-    for line in text.split("\n"):
-        m = _FENCE.match(line.lstrip())
-        if fence is None and m:
-            if buf:
-                yield "\n".join(buf), False
-            buf, fence = [line], m.group(1)
-        elif fence is not None and line.strip().startswith(fence) and not line.strip().strip(fence[0]):
-            buf.append(line)
-            yield "\n".join(buf), True
-            buf, fence = [], None
-        else:
-            buf.append(line)
-    if buf:
-        # an unclosed fence is prose that happens to start with backticks
-        yield "\n".join(buf), False
+    """The text split into (chunk, is_fenced_code) pieces of whole lines, fences included in the code
+    pieces. Only fence lines are visited (a regex finds them), so five million lines inside one fence
+    are one slice, not a list of five million strings."""
+    pos = 0  # where the next piece starts: the start of a line, or len(text) + 1 when none is left
+    while (m := _FENCE.search(text, pos)) is not None:
+        opening = m.start()
+        line_end = text.find("\n", m.end())
+        close = None if line_end < 0 else _closing_fence(m.group(1)).search(text, line_end + 1)
+        if opening > pos:
+            yield text[pos : opening - 1], False
+        if close is None:
+            # an unclosed fence is prose that happens to start with backticks
+            yield text[opening:], False
+            return
+        yield text[opening : close.end()], True
+        pos = close.end() + 1
+    if pos <= len(text):
+        yield text[pos:], False
+
+
+def _closing_fence(fence: str) -> re.Pattern[str]:
+    """A line of nothing but the fence's character, at least as many as it opened with."""
+    pattern = _CLOSING_FENCES.get(fence)
+    if pattern is None:
+        pattern = re.compile(rf"^[^\S\n]*{re.escape(fence)}{re.escape(fence[0])}*[^\S\n]*$", re.M)
+        if len(_CLOSING_FENCES) < 64:
+            _CLOSING_FENCES[fence] = pattern
+    return pattern
 
 
 def _strip_html(chunk: str, base_url: str) -> str:
     if "<" not in chunk:
         return chunk
     chunk = _strip_blocks(_strip_comments(chunk))
-    chunk = _HTML_IMG.sub(lambda m: _html_img_to_markdown(m.group(0), base_url), chunk)
+    chunk = _html_imgs(chunk, base_url)
     return _HTML_TAG.sub("", chunk)
+
+
+def _html_imgs(text: str, base_url: str) -> str:
+    """Every ``<img …>`` (with the spaces and tabs around it) as a Markdown image, or gone.
+
+    A loop, not a regex: a run of ``<img`` with no ``>`` after it, or of spaces before one, made a
+    pattern read to the end of the text from every position."""
+    if "<" not in text:
+        return text
+    out: list[str] = []
+    pos = 0  # text[:pos] is done
+    for m in _HTML_IMG.finditer(text):
+        if m.start() < pos:
+            continue  # inside the tag just replaced
+        end = text.find(">", m.end())
+        if end < 0:
+            break  # no later <img can close either
+        before = text[pos : m.start()].rstrip(" \t")
+        blanks = _BLANKS.match(text, end + 1)
+        stop = blanks.end() if blanks else end + 1
+        out.append(before)
+        out.append(_html_img_to_markdown(text[m.start() : end + 1], base_url))
+        pos = stop
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _strip_comments(text: str) -> str:

@@ -87,8 +87,16 @@ ABOVE_TITLE_LINES = 3
 PROSE_SENTENCE = 20  # a longer line with a comma or a full stop is the article starting
 _WORD = re.compile(r"\w")
 _PROSE_MARK = re.compile(r"[，。！？；]")
-_MD_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
-_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+# the converter's Markdown: an image, a link, a target. Every pattern is linear on any text: a link
+# text holds no bracket but an escaped one and starts at a bracket no backslash escapes (the converter
+# writes a page's own "[" as "\["), a target holds no parenthesis but one balanced pair, so no two
+# attempts read the same characters (a 20 MB run of "[" or "![" once took hours)
+_MD_IMAGE = re.compile(r"!\[[^\[\]]*\]\(((?:[^()\s]|\([^()\s]*\))+)\)")
+_MD_ANY_IMAGE = re.compile(r"!\[[^\[\]]*\]\((?:[^()]|\([^()]*\))*\)")
+_MD_LINK = re.compile(r"(?<!\\)\[((?:\\.|[^\\\[\]])*)\]\((?:[^()]|\([^()]*\))*\)")
+_MD_TARGET = re.compile(r"\]\(([^()\n]*)\)")
+# images whose address holds a parenthesis or a line break are looked for in the whole body, this many
+_SLOW_IMAGE_CHECKS = 64
 _MD_MARKS = re.compile(r"[#*_>`~\\]")
 
 
@@ -118,7 +126,7 @@ def parse_web(html: str, url: str) -> Article:
     _absolute_images(node, canonical)
     rendered = html_to_markdown(node, base_url=canonical)
     body, source = _clean_body(rendered.markdown, title)
-    images = tuple(u for u in rendered.images if f"]({u})" in body)
+    images = _kept_images(rendered.images, body)
     text_len = len(_plain(body))
     if (text_len < MIN_TEXT_CHARS and not images) or (not title and text_len < NO_TITLE_MIN_CHARS):
         raise NotAnArticle("not-article", url=url, detail="no main text found")
@@ -468,8 +476,24 @@ def _absolute_images(node: LexborNode, base_url: str) -> None:
 
 
 def _plain(markdown: str) -> str:
-    text = _MD_LINK.sub(r"\1", re.sub(r"!\[[^\]]*\]\([^)]*\)", "", markdown))
+    text = _MD_LINK.sub(r"\1", _MD_ANY_IMAGE.sub("", markdown))
     return normalize_text(_MD_MARKS.sub("", text))
+
+
+def _kept_images(images: tuple[str, ...], body: str) -> tuple[str, ...]:
+    """The rendered images the body still names (``](url)``), in order. One pass collects every
+    target, so 100k images cost one read of the body, not one each."""
+    targets = set(_MD_TARGET.findall(body))
+    kept: list[str] = []
+    slow = 0
+    for url in images:
+        if url in targets:
+            kept.append(url)
+        elif any(c in url for c in "()\n") and slow < _SLOW_IMAGE_CHECKS:
+            slow += 1
+            if f"]({url})" in body:
+                kept.append(url)
+    return tuple(kept)
 
 
 def _clean_body(markdown: str, title: str) -> tuple[str, str]:
