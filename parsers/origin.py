@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
 from html import unescape
 from typing import Any
@@ -17,19 +18,22 @@ _SAVED_FROM = (
     re.compile(r"<!--\s*saved from url=\(\d+\)\s*(\S+?)\s*-->", re.I),  # Chrome, Internet Explorer (MHTML too)
     re.compile(r"<!--\s*Page saved with SingleFile\s+url:\s*(\S+)", re.I),  # SingleFile's header comment
     re.compile(r"<!--\s*(?:url|source)\s*:?\s*(https?://\S+?)\s*-->", re.I),
-    re.compile(r"""<html\s[^>]*data-scrapbook-source=["']([^"']+)["']""", re.I),  # WebScrapBook
+    re.compile(r"""<html\s[^<>]*data-scrapbook-source=["']([^"']+)["']""", re.I),  # WebScrapBook
 )
 _PAGE_CLAIMS = (
-    re.compile(r"""<meta\s[^>]*(?:property|name)=["']og:url["'][^>]*content=["']([^"']+)["']""", re.I),
-    re.compile(r"""<meta\s[^>]*content=["']([^"']+)["'][^>]*(?:property|name)=["']og:url["']""", re.I),
+    re.compile(r"""<meta\s[^<>]*(?:property|name)=["']og:url["'][^<>]*content=["']([^"']+)["']""", re.I),
+    re.compile(r"""<meta\s[^<>]*content=["']([^"']+)["'][^<>]*(?:property|name)=["']og:url["']""", re.I),
     re.compile(r"""var\s+msg_link\s*=\s*["']([^"']+)["']"""),
 )
 _CANONICAL = (
-    re.compile(r"""<link\s[^>]*rel=["']canonical["'][^>]*href=["']([^"']+)["']""", re.I),
-    re.compile(r"""<link\s[^>]*href=["']([^"']+)["'][^>]*rel=["']canonical["']""", re.I),
+    re.compile(r"""<link\s[^<>]*rel=["']canonical["'][^<>]*href=["']([^"']+)["']""", re.I),
+    re.compile(r"""<link\s[^<>]*href=["']([^"']+)["'][^<>]*rel=["']canonical["']""", re.I),
     re.compile(r"""\barticle_url\s*:\s*["'](https?://[^"']+)["']"""),  # qq CMS ARTICLE_INFO
 )
-_JSON_LD = re.compile(r"""<script[^>]*type=["']application/ld\+json["'][^>]*>(.*?)</script>""", re.I | re.S)
+# a tag's attributes never hold "<": a run of "<meta " (or "<link ", "<script ") with no ">" is then
+# read once, not once per tag (600 KB of "<meta " took half an hour)
+_JSON_LD = re.compile(r"""<script[^<>]*type=["']application/ld\+json["'][^<>]*>""", re.I)
+_SCRIPT_END = re.compile(r"</script>", re.I)
 _JSON_LD_MAX = 200_000  # one block; real ones are a few KB
 # JSON-LD types whose url is the page's own (a WebSite's or Organization's is the home page)
 _ARTICLE_TYPES = ("Article", "NewsArticle", "ReportageNewsArticle", "BlogPosting", "WebPage", "AnalysisNewsArticle")
@@ -54,19 +58,32 @@ def _article_address(raw: str) -> str | None:
     return url
 
 
+def _json_ld_blocks(head: str) -> Iterator[str]:
+    """The text of each JSON-LD script; one that is never closed ends the search (no later one can close)."""
+    pos = 0
+    for m in _JSON_LD.finditer(head):
+        if m.start() < pos:
+            continue  # inside the block just read
+        end = _SCRIPT_END.search(head, m.end())
+        if end is None:
+            return
+        yield head[m.end() : end.start()]
+        pos = end.end()
+
+
 def _json_ld_urls(head: str) -> Iterator[str]:
     """``url`` (or ``mainEntityOfPage``) of each article-like JSON-LD object, in page order."""
-    for block in _JSON_LD.finditer(head):
-        text = block.group(1).strip()
+    for block in _json_ld_blocks(head):
+        text = block.strip()
         if not text or len(text) > _JSON_LD_MAX:
             continue
         try:
             data = json.loads(text)
         except (ValueError, RecursionError):
             continue
-        stack: list[Any] = [data]
+        stack: deque[Any] = deque([data])  # breadth first; popleft, as a 100k-item array made pop(0) quadratic
         while stack:
-            item = stack.pop(0)
+            item = stack.popleft()
             if isinstance(item, list):
                 stack.extend(item)
                 continue
