@@ -267,7 +267,7 @@ def _check_proxies(entries: list[str], path: str | None) -> None:
             if scheme not in PROXY_SCHEMES or not host:
                 schemes = ", ".join(f"{s}://HOST:PORT" for s in PROXY_SCHEMES)
                 raise ConfigError(
-                    f"{key} must be \"direct\" or a proxy ({schemes}), not {mask_userinfo(entry)!r}", path=path, key=key
+                    f'{key} must be "direct" or a proxy ({schemes}), not {mask_userinfo(entry)!r}', path=path, key=key
                 )
         if entry in entries[:n]:
             raise ConfigError(f"{key} repeats an earlier exit: {mask_userinfo(entry)!r}", path=path, key=key)

@@ -20,6 +20,7 @@ from parsers.urls import canonical_url, site_of
 
 __all__ = [
     "KINDS",
+    "MAX_ATTRIBUTES",
     "MAX_DEPTH",
     "MAX_ELEMENTS",
     "NOT_ARTICLE_REASONS",
@@ -43,6 +44,9 @@ __all__ = [
 # page below, where tags inside scripts and unclosed ones add up); 100k nested divs took lexbor 20 s
 MAX_ELEMENTS = 200_000
 MAX_DEPTH = 1_000
+# lexbor keeps 75-90 bytes an attribute: 5M attributes on one element took 538 MB, 10M 796 MB. Real
+# pages hold ~6,000 (their whitespace, quotes, "/" and "=" bytes, JavaScript included, reach 1M)
+MAX_ATTRIBUTES = 3_000_000
 # tags that nest: not void elements, nor those whose end tag may be left out (a sibling closes them)
 _FLAT_TAGS = (
     "area|base|br|col|embed|hr|img|input|link|meta|param|source|track|wbr|p|li|dt|dd|option|optgroup"
@@ -51,14 +55,29 @@ _FLAT_TAGS = (
 _NESTING = re.compile(r"<(/?)(?!(?:" + _FLAT_TAGS + r")[\s/>])[A-Za-z]", re.I)
 _NESTING_B = re.compile(_NESTING.pattern.encode(), re.I)
 _STEP: dict[bytes | str, int] = {b"": 1, b"/": -1, "": 1, "/": -1}
+# what may stand before an attribute's name (whitespace, "/", a closing quote) or after it ("=")
+_MARKS = " \t\n\r\f/=\"'"
+_NOT_MARKS = bytes(c for c in range(256) if chr(c) not in _MARKS)
+# a start tag up to its ">", quoted values whole (a ">" or "<" in quotes does not end a tag)
+_START_TAG = re.compile(r"""<[A-Za-z](?:[^>"']++|"[^"]*+"|'[^']*+')*+""")
+_START_TAG_B = re.compile(_START_TAG.pattern.encode())
 
 
-def check_budget(page: bytes | str, url: str, *, max_elements: int = MAX_ELEMENTS, max_depth: int = MAX_DEPTH) -> None:
-    """Refuse a page with more elements or deeper nesting than the budget, from its raw text alone.
+def check_budget(
+    page: bytes | str,
+    url: str,
+    *,
+    max_elements: int = MAX_ELEMENTS,
+    max_depth: int = MAX_DEPTH,
+    max_attributes: int = MAX_ATTRIBUTES,
+) -> None:
+    """Refuse a page with more elements, deeper nesting or more attributes than the budget, from its
+    raw text alone.
 
     Counting happens before any tree is built, because the HTML parser itself is quadratic in depth.
     Counts are upper bounds of what a parser builds: every ``<`` followed by a letter is an element,
-    and depth is opening minus closing tags of the elements that nest.
+    depth is opening minus closing tags of the elements that nest, and every attribute needs one of
+    the bytes in ``_MARKS`` (so a page shorter than ``max_attributes`` is never counted).
     """
     binary = isinstance(page, bytes)
     # one code path for bytes and text: the patterns and the empty value follow the input's type
@@ -75,6 +94,26 @@ def check_budget(page: bytes | str, url: str, *, max_elements: int = MAX_ELEMENT
         depth = max(accumulate(map(_STEP.__getitem__, nesting.findall(page))), default=0)
         if depth > max_depth:
             raise ParseError(f"too-complex: nesting {depth:,} deep over max_depth {max_depth:,}", url=url)
+    if len(page) > max_attributes:
+        attributes = _attribute_marks(page, max_attributes)
+        if attributes > max_attributes:
+            raise ParseError(f"too-complex: {attributes:,} attributes over max_attributes {max_attributes:,}", url=url)
+
+
+def _attribute_marks(page: bytes | str, limit: int) -> int:
+    """An upper bound of the attributes on the page: the bytes that can mark one, in the whole page
+    (one C pass), and when that is many, in its start tags only (text and quoted values' insides left
+    out; JavaScript comparisons like ``i<n`` still read as tags)."""
+    if isinstance(page, bytes):
+        marks = len(page.translate(None, _NOT_MARKS))
+    else:
+        marks = sum(page.count(c) for c in _MARKS)
+    if marks <= limit:
+        return marks
+    if isinstance(page, bytes):
+        return len(b"".join(_START_TAG_B.findall(page)).translate(None, _NOT_MARKS))
+    tags = "".join(_START_TAG.findall(page))
+    return sum(tags.count(c) for c in _MARKS)
 
 
 def parse(
@@ -84,6 +123,7 @@ def parse(
     content_type: str | None = None,
     max_elements: int = MAX_ELEMENTS,
     max_depth: int = MAX_DEPTH,
+    max_attributes: int = MAX_ATTRIBUTES,
 ) -> Article:
     """Parse one page fetched from (or saved from) ``url``; the parser is chosen by host.
 
@@ -91,7 +131,7 @@ def parse(
     page past ``max_elements`` / ``max_depth``, reason ``too-complex: …``), InvalidURL when ``url``
     is not http(s).
     """
-    check_budget(page, url, max_elements=max_elements, max_depth=max_depth)
+    check_budget(page, url, max_elements=max_elements, max_depth=max_depth, max_attributes=max_attributes)
     site = site_of(url)
     if site != "wechat":
         # any host may answer a robot with "访问过于频繁": never an article, whichever parser would read it

@@ -145,7 +145,7 @@ def load_js_object(text: str, marker: str) -> Any | None:
         return None
     try:
         return _jsonish(src)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the interpreter's limit
         return None
 
 

@@ -131,6 +131,7 @@ def main_block(tree: LexborHTMLParser, heading: LexborNode | None = None) -> Lex
     if body is None:
         return None
     prose: dict[int, list[Any]] = {}  # block id -> [block, prose score, position of its first text]
+    blocks: dict[int, LexborNode | None] = {}  # element id -> the block its text counts for (None: none)
     pos = 0  # non-space characters of page text so far
     for node in body.traverse(include_text=True):
         if node.tag != "-text":
@@ -140,19 +141,13 @@ def main_block(tree: LexborHTMLParser, heading: LexborNode | None = None) -> Lex
             continue
         n = len(raw.strip())  # inner spaces are rare in Chinese text; close enough to count
         pos += n
-        parent = node.parent
-        while parent is not None:
-            tag = parent.tag
-            if tag in DEAD_TAGS or tag == "a":
-                break  # link text is no prose
-            if tag in BLOCK_TAGS:
-                key = parent.mem_id
-                acc = prose.get(key)
-                if acc is None:
-                    acc = prose[key] = [parent, 0.0, pos - n]
-                acc[1] += n + 8 * len(_PUNCT.findall(raw))
-                break
-            parent = parent.parent
+        block = _block_of(node.parent, blocks)
+        if block is not None:
+            key = block.mem_id
+            acc = prose.get(key)
+            if acc is None:
+                acc = prose[key] = [block, 0.0, pos - n]
+            acc[1] += n + 8 * len(_PUNCT.findall(raw))
     scores: dict[int, list[Any]] = {}  # container id -> [node, score, position of its first prose]
     for block, credit, start in prose.values():
         # a block of a few link words is navigation; prose needs sentences or some length
@@ -196,6 +191,31 @@ def main_block(tree: LexborHTMLParser, heading: LexborNode | None = None) -> Lex
         if score > best_score * 1.001 or (best is not None and score >= best_score * 0.999 and _inside(node, best)):
             best, best_score = node, score
     return best
+
+
+def _block_of(node: LexborNode | None, blocks: dict[int, LexborNode | None]) -> LexborNode | None:
+    """The nearest block element at or above ``node``; None inside a link or a dead element.
+
+    Remembered for every element on the way up, so text nested 1,000 levels deep is not walked up
+    1,000 levels once per text."""
+    chain: list[int] = []
+    found: LexborNode | None = None
+    while node is not None:
+        key = node.mem_id
+        if key in blocks:
+            found = blocks[key]
+            break
+        chain.append(key)
+        tag = node.tag
+        if tag in DEAD_TAGS or tag == "a":
+            break  # link text is no prose
+        if tag in BLOCK_TAGS:
+            found = node
+            break
+        node = node.parent
+    for key in chain:
+        blocks[key] = found
+    return found
 
 
 def _position(heading: LexborNode | None, prose: dict[int, list[Any]]) -> int | None:
@@ -244,25 +264,48 @@ def _inside(node: LexborNode, other: LexborNode) -> bool:
 def strip_furniture(node: LexborNode) -> None:
     """Cut what is not the article out of its node: furniture by class/id, link lists, icons."""
     total = _prose_len(node)
+    # past this much text, every element's text and link text come from one pass up from the leaves
+    # (asking each nested element for its text is quadratic in the nesting: 1,000 levels over 2 MB)
+    sizes = text_sizes(node) if total > SIZES_FROM_LEAVES else None
     root = node.mem_id
     doomed: set[int] = set()
     order: list[LexborNode] = []
     keep: list[LexborNode] = []
+    cut_above: dict[int, bool] = {}  # element id -> an ancestor below the node is cut (per sweep)
 
     def doom(el: LexborNode) -> None:
         doomed.add(el.mem_id)
         order.append(el)
 
     def spared(el: LexborNode) -> bool:
-        # the node itself, or something inside a part already cut
-        if el.mem_id == root:
+        # not the node itself, nor inside a part already cut. Elements come in document order, so
+        # an ancestor's fate is settled before its descendants are asked about
+        if el.mem_id == root or el.mem_id in doomed:
             return False
+        chain: list[int] = []
+        cut = False
         parent = el.parent
         while parent is not None and parent.mem_id != root:
-            if parent.mem_id in doomed:
-                return False
+            key = parent.mem_id
+            if key in doomed:
+                cut = True
+                break
+            if key in cut_above:
+                cut = cut_above[key]
+                break
+            chain.append(key)
             parent = parent.parent
-        return el.mem_id not in doomed
+        for key in chain:
+            cut_above[key] = cut
+        return not cut
+
+    def prose_len(el: LexborNode) -> int:
+        return sizes[0].get(el.mem_id, 0) if sizes is not None else _prose_len(el)
+
+    def link_len(el: LexborNode) -> int:
+        if sizes is not None:
+            return sizes[1].get(el.mem_id, 0)
+        return sum(len(_SPACE.sub("", a.text(deep=True))) for a in el.css("a"))
 
     for el in node.css("[class], [id], nav, footer, aside, form, menu"):
         if el.tag in ("img", "a", "p", "span", "strong", "b", "em", "i", "font") or not spared(el):
@@ -270,22 +313,23 @@ def strip_furniture(node: LexborNode) -> None:
         hit = _words(el) & FURNITURE_WORDS or ({el.tag} & FURNITURE_TAGS)
         if not hit:
             continue
-        own = _prose_len(el)
+        own = prose_len(el)
         # never the bulk of the article: a wrapper named "article-share-wrap" can hold it all
         if own > 0.4 * total or (hit <= WEAK_WORDS and own > 200):
             continue
         if hit <= WEAK_WORDS:
             keep.append(el)  # a player's chrome goes, the article's video stays
         doom(el)
+    cut_above.clear()  # each sweep cuts more: what was spared may no longer be
     for el in node.css("ul, ol, dl, div, table, p, section, nav, header, footer, aside"):
         if not spared(el):
             continue
-        text = _prose_len(el)
+        text = prose_len(el)
         if text < 4 or text >= 0.4 * max(total, 1):
             continue
-        link = sum(len(_SPACE.sub("", a.text(deep=True))) for a in el.css("a"))
-        if link / text >= 0.7:
+        if link_len(el) / text >= 0.7:
             doom(el)
+    cut_above.clear()
     for img in node.css("img"):
         if spared(img) and is_icon(img):
             doom(img)
@@ -322,3 +366,33 @@ def is_icon(img: LexborNode) -> bool:
 
 def _prose_len(node: LexborNode) -> int:
     return len(_SPACE.sub("", node.text(deep=True)))
+
+
+SIZES_FROM_LEAVES = 50_000  # characters; real articles are below, where asking each element is quicker
+
+
+def text_sizes(root: LexborNode) -> tuple[dict[int, int], dict[int, int]]:
+    """Non-space characters of text under each element of ``root`` and of link text under it (the
+    text of every ``<a>`` below, nested ones counted again), by ``mem_id``; one pass from the leaves up.
+    What :func:`_prose_len` and a sum over ``css("a")`` say, without reading any text twice."""
+    text: dict[int, int] = {}
+    links: dict[int, int] = {}
+    for node in reversed(list(root.traverse(include_text=True))):
+        key = node.mem_id
+        if node.tag == "-text":
+            own, own_links = len(_SPACE.sub("", node.text_content or "")), 0
+        else:
+            own, own_links = text.get(key, 0), links.get(key, 0)
+            if node.tag == "a":
+                own_links += own
+        if key == root.mem_id:
+            break
+        parent = node.parent
+        if parent is None:
+            continue
+        up = parent.mem_id
+        if own:
+            text[up] = text.get(up, 0) + own
+        if own_links:
+            links[up] = links.get(up, 0) + own_links
+    return text, links

@@ -11,6 +11,7 @@ reader sees wins over a meta time that disagrees with it); the media named as th
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from parsers.article import Article
 from parsers.dates import Found, parse_datetime, search_datetime
 from parsers.errors import InvalidURL, NotAnArticle, ParseError
-from parsers.markdown import IMAGE_ATTRS, clean_image_url, html_to_markdown, normalize_text
+from parsers.markdown import IMAGE_ATTRS, check_text, clean_image_url, html_to_markdown, normalize_text
 from parsers.portal import (
     EDITOR_LINE,
     END_MARKERS,
@@ -31,9 +32,11 @@ from parsers.portal import (
     FURNITURE_PHRASES,
     LABEL_LINE,
     SHORT_PARAGRAPH,
+    SIZES_FROM_LEAVES,
     SOURCE_LINE,
     main_block,
     strip_furniture,
+    text_sizes,
 )
 from parsers.urls import canonical_url
 
@@ -79,6 +82,9 @@ SOURCE_NEAR_TITLE = re.compile(r"(?:来源|来源于|稿源|出处)\s*[:：]?\s*
 AUTHOR_NEAR_TITLE = re.compile(r"(?:作者|文)\s*[:：/]\s*([^\s|/:：]{2,20})")
 URL_YEAR = re.compile(r"(?<!\d)(20\d\d|19\d\d)(?=[-/_]?\d{2})")
 MIN_TEXT_CHARS = 20
+TITLE_MAX_CHARS = 1_000  # of the title element; a longer one is cut there
+HEADING_MAX_CHARS = 200  # a heading with more text is no title
+LABELED_DATES = 50  # date labels tried around the article
 END_LINE = 40  # a follow call is a line of its own; in a longer sentence "识别二维码" is news
 MIN_TITLE_CHARS = 8  # without <title>, a shorter heading is a label, not the article's title
 NO_TITLE_MIN_CHARS = 200  # without any title, only a substantial text is an article
@@ -112,8 +118,13 @@ def parse_web(html: str, url: str) -> Article:
     meta = _metas(tree)
     json_dates = _json_ld_dates(tree)
     tree.strip_tags(["script", "style", "noscript", "template"])
+    body_chars = len(tree.body.text(deep=True)) if tree.body is not None else 0
+    check_text(body_chars, url)
+    # on a page of much text, each heading's size comes from one pass up from the leaves: asking
+    # 1,000 nested <b> for their text copies it 1,000 times
+    sizes = text_sizes(tree.body)[0] if tree.body is not None and body_chars > SIZES_FROM_LEAVES else None
     names = _site_names(tree, meta, canonical)
-    title, heading = _title(tree, meta, names)
+    title, heading = _title(tree, meta, names, sizes)
     near = _near_title(heading)
     node = main_block(tree, heading)
     if node is None:
@@ -170,7 +181,7 @@ def _json_ld_dates(tree: LexborHTMLParser) -> list[str]:
     for node in tree.css('script[type="application/ld+json"]'):
         try:
             data: Any = json.loads(node.text())
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the interpreter's limit
             continue
         stack = [data]
         while stack:
@@ -186,8 +197,7 @@ def _json_ld_dates(tree: LexborHTMLParser) -> list[str]:
 
 def _site_names(tree: LexborHTMLParser, meta: dict[str, str], url: str) -> set[str]:
     names = {meta[n] for n in SITE_META if meta.get(n)}
-    node = tree.css_first("title")
-    page_title = normalize_text(node.text()) if node is not None else ""
+    page_title = _page_title(tree)
     parts = TITLE_SEPARATOR.split(page_title)
     names.update(p for p in parts[1:] if SITE_WORDS.search(p))
     host = urlsplit(url).hostname or ""
@@ -203,16 +213,28 @@ def _site_name(names: set[str], meta: dict[str, str]) -> str:
     return cjk[0] if cjk else ""
 
 
-def _title(tree: LexborHTMLParser, meta: dict[str, str], names: set[str]) -> tuple[str, LexborNode | None]:
-    """The title a reader sees, and the element that shows it (where its time sits)."""
+def _page_title(tree: LexborHTMLParser) -> str:
+    """The page's title element, at most TITLE_MAX_CHARS of it (a 20 MB one was split in 10M parts)."""
     node = tree.css_first("title")
-    page_title = normalize_text(node.text()) if node is not None else ""
+    if node is None:
+        return ""
+    return normalize_text(node.text()[: 4 * TITLE_MAX_CHARS])[:TITLE_MAX_CHARS]
+
+
+def _title(
+    tree: LexborHTMLParser, meta: dict[str, str], names: set[str], sizes: dict[int, int] | None = None
+) -> tuple[str, LexborNode | None]:
+    """The title a reader sees, and the element that shows it (where its time sits). With ``sizes``
+    (parsers.portal.text_sizes) an element with far too much text for a title is not read."""
+    page_title = _page_title(tree)
     og = _first_meta(meta, TITLE_META)
     stripped = _strip_site(page_title, names) if page_title else ""
     headings: list[tuple[str, LexborNode]] = []
     for el in tree.css(HEADING_SELECTORS):
+        if sizes is not None and sizes.get(el.mem_id, 0) > 10 * HEADING_MAX_CHARS:
+            continue
         text = normalize_text(el.text())
-        if 4 <= len(text) <= 200:
+        if 4 <= len(text) <= HEADING_MAX_CHARS:
             headings.append((text, el))
     # the longest heading (or og:title) that <title> begins with: <title> adds the site, og:title
     # is sometimes cut short, a heading can be a logo
@@ -385,7 +407,7 @@ def _published(
             break
         region = region.parent
     text = region.text(separator=" ")
-    for m in LABELED_DATE.finditer(text):
+    for m in itertools.islice(LABELED_DATE.finditer(text), LABELED_DATES):
         found = search_datetime(text[m.end() : m.end() + 40])
         if found is not None and found.start <= 4:
             return found.when

@@ -20,10 +20,11 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from parsers import check_budget
 from parsers.article import Article
 from parsers.dates import from_epoch, parse_datetime
 from parsers.errors import NotAnArticle, ParseError
-from parsers.jsdata import IDENT, STRING, STRING_RE, assigned_literal, find_balanced, find_name, js_unescape
+from parsers.jsdata import IDENT, STRING, assigned_literal, find_balanced, find_name, js_unescape
 from parsers.markdown import clean_image_url, html_to_markdown, normalize_text
 from parsers.urls import InvalidURL, canonical_url, wechat_ids, wechat_url
 
@@ -145,6 +146,9 @@ _TS_SCRIPT = (
 _WALL_TIME = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
 _TAG = re.compile(r"<(?:p|br|div|section|span|img|a|strong|h\d)\b", re.I)
 _SHARE_HTML = re.compile(rf"""innerHTML\s*=\s*({STRING})""")
+# a string literal that does not start right after a backslash: in a run of \" each quote would
+# otherwise start a literal that reads to the line's end (quadratic on a 20 MB line)
+_STRING_START = re.compile(rf"""(?<!\\){STRING}""")
 _BIZ = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 _DIGITS = re.compile(r"^\d+$")
 _SN = re.compile(r"^[0-9a-fA-F]{16,64}$")
@@ -272,7 +276,8 @@ def _wall_time(value: str | None) -> datetime | None:
     return parse_datetime(value) if _WALL_TIME.match(value) else None
 
 
-def _fragment(html: str) -> LexborNode | None:
+def _fragment(html: str, url: str = "") -> LexborNode | None:
+    check_budget(html, url)  # HTML from the page's data was not counted with the page
     tree = LexborHTMLParser(f"<body>{html}</body>")
     return tree.body.child if tree.body is not None else None
 
@@ -564,7 +569,7 @@ class _Page:
         # 2025 raw pages may leave #js_content empty and ship the body only as content_noencode
         content = self.field("content_noencode") if self.scripts.cgi else ""
         if content:
-            frag = _fragment(content if _TAG.search(content) else _paragraphs_html(content))
+            frag = _fragment(content if _TAG.search(content) else _paragraphs_html(content), self.url)
             if frag is not None and frag.parent is not None:
                 body = frag.parent
                 _strip_furniture(body)
@@ -695,7 +700,7 @@ def _outer_level(obj: str) -> str:
             i = close
             continue
         if c in "'\"":
-            m = STRING_RE.match(obj, i)
+            m = _STRING_START.match(obj, i)
             if m:
                 out.append(m.group(0))
                 i = m.end()

@@ -215,7 +215,7 @@ def test_yaml_aliases_are_refused_before_they_expand() -> None:
         parse_markdown(load("yaml-alias-bomb.md"), "yaml-alias-bomb.md")
 
 
-@pytest.mark.parametrize("nested", ["[" * 50_000 + "]" * 50_000, "{a: " * 30 + "x" + "}" * 30])
+@pytest.mark.parametrize("nested", ["[" * 20_000 + "]" * 20_000, "{a: " * 30 + "x" + "}" * 30])
 def test_deeply_nested_yaml_is_refused(nested: str) -> None:
     text = f"---\ntitle: t\nurl: https://news.example.com/a/1.html\ntags: {nested}\n---\n\n正文\n"
     with pytest.raises(ParseError, match="nested deeper than 20 levels"):

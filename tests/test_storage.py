@@ -115,7 +115,16 @@ def test_open_creates_file_in_wal_mode_at_current_version(tmp_path: Path) -> Non
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = set(s.db.table_names())
-    assert {"articles", "article_urls", "pages", "fetches", "crawls", "host_state", "daily_counts", "article_bands"} <= tables
+    assert {
+        "articles",
+        "article_urls",
+        "pages",
+        "fetches",
+        "crawls",
+        "host_state",
+        "daily_counts",
+        "article_bands",
+    } <= tables
     assert "articles_fts" in tables and "articles_grams" not in tables
     # reopening applies nothing twice
     with Store(path) as s:
