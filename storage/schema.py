@@ -24,13 +24,15 @@ Tables
                      failed), reason, status, error, article_id, source. Index (url, id).
 ``crawls``           source, started, finished, counts (JSON), ok, error.
 ``hosts``            host PK, until (cooldown end or NULL), strikes.
-``articles_fts``     FTS5 over (title, body) as overlapping bigrams of the visible text (see :mod:`storage.index`),
-                     declared with external content ``articles`` so sqlite-utils and Datasette find it.
-                     Until schema 7: a ``trigram`` table plus ``articles_grams`` for 1–2 characters.
+``articles_fts``     FTS5 ``trigram`` over (title, body) as a reader sees them (see :mod:`storage.index`):
+                     words of 3+ characters. Declared with external content ``articles`` so sqlite-utils
+                     and Datasette find it. Until schema 7 it held the Markdown source.
+``articles_grams``   FTS5 ``detail=none``, ``prefix='1'`` over (title, body) of the same text as overlapping
+                     bigrams: words of 1–2 characters. (Schema 7 held one bigram table; 8 went back to two.)
 ``article_bands``    (band_key, article_id, simhash) WITHOUT ROWID: SimHash block-pair keys (36 per article
                      with a fingerprint), for near-duplicate candidates.
 
-The search row and the bands are written by :meth:`Store.save_article` in the same transaction as the
+The search rows and the bands are written by :meth:`Store.save_article` in the same transaction as the
 article row (no triggers: the bigram text is made in Python).
 """
 
@@ -185,6 +187,12 @@ def _v4_tags(db: sqlite_utils.Database) -> None:
 
 
 def _v7_one_index(db: sqlite_utils.Database) -> None:
+    # schema 7 rebuilt the index as one bigram table; 8 replaces that with two tables over the same
+    # visible text and rebuilds them, so building 7's here would be thrown away at once
+    pass
+
+
+def _v8_two_indexes(db: sqlite_utils.Database) -> None:
     from storage import index
 
     index.rebuild(db.conn)
@@ -198,7 +206,8 @@ MIGRATIONS: list[Migration] = [
     _v4_tags,
     migrate_host_state,
     migrate_accounts,  # 6: wechat-account sources (storage/accounts.py)
-    _v7_one_index,  # 7: one bigram index over the visible text (storage/index.py)
+    _v7_one_index,  # 7: one bigram index over the visible text (now a no-op: 8 rebuilds)
+    _v8_two_indexes,  # 8: trigram + bigram tables over the visible text (storage/index.py)
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

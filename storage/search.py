@@ -15,18 +15,24 @@ from datetime import date, datetime
 from storage.core import StoreCore
 from storage.errors import StorageError
 from storage.records import ROW_COLUMNS, SearchHit, filters, stored_from
-from storage.text import MARKDOWN_CHARS, make_snippet, query_runs, run_match
+from storage.text import MARKDOWN_CHARS, long_match, make_snippet, query_runs, short_match
 
 # newest matches ranked: a word in a third of 100,000 articles took 100–270 ms to rank in full; the
 # newest 5,000 keep a common word near the cost of a rare one (FTS5 yields rowids newest first)
 CANDIDATES = 5000
+# a query of 1–2 character words only is ranked by counting them in each candidate's text (the short
+# table keeps no positions for bm25), which costs per candidate: fewer of them
+SHORT_CANDIDATES = 2000
 MARK = ("[", "]")
 TITLE_WEIGHT = 5.0  # a match in the title weighs this many matches in the body
+# what a short word is looked for in when it sits beside a longer one (see SearchPart.search)
+_TEXT = f"lower(a.title) || ' ' || lower(substr(a.body, 1, {MARKDOWN_CHARS}))"
 
 
 class SearchHits(list[SearchHit]):
     """The hits (best first) and how many stories matched: ``total`` counts the stories among the
-    ``CANDIDATES`` newest matching articles; ``more`` says there may be others beyond those."""
+    newest matching articles ranked (``CANDIDATES``, or ``SHORT_CANDIDATES`` for a query of 1–2
+    character words only); ``more`` says there may be others beyond those."""
 
     total: int = 0
     more: bool = False
@@ -35,24 +41,44 @@ class SearchHits(list[SearchHit]):
 @dataclass(frozen=True, slots=True)
 class _Query:
     words: list[str]  # query_runs: folded runs of letters and digits
-    match: str  # the FTS5 query over the words of 2+ characters ('' when there are none)
-    singles: list[str]  # 1-character words
+    long: list[str]  # words of 3+ characters: the trigram table
+    short: list[str]  # words of 1–2 characters: the bigram table, or checked on the long words' hits
 
 
 def _parse(query: str) -> _Query | None:
     words = query_runs(query)
     if not words:
         return None
-    longer = [w for w in words if len(w) > 1]
-    return _Query(words, " AND ".join(run_match(w) for w in longer), [w for w in words if len(w) == 1])
+    return _Query(words, [w for w in words if len(w) > 2], [w for w in words if len(w) <= 2])
 
 
-def _fts_hits(where: str) -> str:
-    return (
+def _long_hits(query: _Query, where: str, params: list[object]) -> tuple[str, list[object]]:
+    # a short word beside longer ones is checked with instr() on their hits: intersecting with every
+    # row a common character has in the bigram table costs more than the check
+    shorts = "".join(f" AND instr({_TEXT}, ?) > 0" for _ in query.short)
+    sql = (
         f"SELECT a.id, a.duplicate_of, bm25(articles_fts, {TITLE_WEIGHT}, 1.0) AS rank FROM articles_fts"
-        f" JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?{where}"
+        f" JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?{shorts}{where}"
         " ORDER BY articles_fts.rowid DESC LIMIT ?"
     )
+    return sql, [" AND ".join(long_match(w) for w in query.long), *query.short, *params, CANDIDATES]
+
+
+def _short_hits(query: _Query, where: str, params: list[object]) -> tuple[str, list[object]]:
+    # rank by occurrences (a title's count TITLE_WEIGHT times), per 2,000 characters of body
+    text = f"substr(a.body, 1, {MARKDOWN_CHARS})"
+    score = " + ".join(
+        f"{TITLE_WEIGHT} * (length(a.title) - length(replace(lower(a.title), ?, ''))) / ?"
+        f" + 1.0 * (length({text}) - length(replace(lower({text}), ?, ''))) / ?"
+        for _ in query.short
+    )
+    sql = (
+        f"SELECT a.id, a.duplicate_of, -({score}) / (1.0 + length(a.body) / 2000.0) AS rank FROM articles a"
+        " WHERE a.id IN (SELECT g.rowid FROM articles_grams g JOIN articles a ON a.id = g.rowid"
+        f" WHERE articles_grams MATCH ?{where} ORDER BY g.rowid DESC LIMIT ?)"
+    )
+    scores: list[object] = [v for w in query.short for v in (w, len(w), w, len(w))]
+    return sql, [*scores, " AND ".join(short_match(w) for w in query.short), *params, SHORT_CANDIDATES]
 
 
 class SearchPart(StoreCore):
@@ -70,10 +96,11 @@ class SearchPart(StoreCore):
         """Articles whose visible title or body contains every word of ``query`` (words are split on
         spaces and punctuation; each matches as a substring, any length, case-folded).
 
-        ``account`` matches a part of the account's name. Ranked by bm25 (a title match counts
-        ``TITLE_WEIGHT`` times) over the ``CANDIDATES`` newest matches; each story appears once (its
-        earliest matching copy). Each hit's snippet is one line of plain text showing every word,
-        matches between ``mark``."""
+        ``account`` matches a part of the account's name. With a word of 3+ characters, ranked by
+        bm25 (a title match counts ``TITLE_WEIGHT`` times) over the ``CANDIDATES`` newest matches;
+        with 1–2 character words only, by how often they occur over the ``SHORT_CANDIDATES`` newest.
+        Each story appears once (its earliest matching copy). Each hit's snippet is one line of
+        plain text showing every word, matches between ``mark``."""
         parsed = _parse(query)
         out = SearchHits()
         if parsed is None:
@@ -81,18 +108,8 @@ class SearchPart(StoreCore):
         where, params = filters(
             "a", fts_first=True, source=source, account=account, account_part=True, since=since, until=until
         )
-        # a 1-character word is a prefix query over every bigram it starts, which FTS5 merges in full
-        # first (about 230 ms for a common character at 100,000 articles): next to longer words it is
-        # checked with instr() on their hits instead (on the Markdown's first MARKDOWN_CHARS)
-        text = f"lower(a.title) || ' ' || lower(substr(a.body, 1, {MARKDOWN_CHARS}))"
-        singles = "".join(f" AND instr({text}, ?) > 0" for _ in parsed.singles)
-        hit_params: list[object]
-        if parsed.match:
-            hits = _fts_hits(singles + where)
-            hit_params = [parsed.match, *parsed.singles, *params, CANDIDATES]
-        else:
-            hits = _fts_hits(where)
-            hit_params = [" AND ".join(run_match(w) for w in parsed.singles), *params, CANDIDATES]
+        hits, hit_params = (_long_hits if parsed.long else _short_hits)(parsed, where, list(params))
+        cap = CANDIDATES if parsed.long else SHORT_CANDIDATES
         sql = (
             f"WITH hits AS ({hits}),"
             " firsts AS (SELECT id, rank, row_number() OVER"
@@ -107,7 +124,7 @@ class SearchPart(StoreCore):
             # quoting keeps user text out of the query syntax; anything left is worth naming
             raise StorageError(f"search {query!r} failed: {exc}", url=self.path) from exc
         for article_id, rank, total, articles in found:
-            out.total, out.more = int(total), int(articles) >= CANDIDATES
+            out.total, out.more = int(total), int(articles) >= cap
             row = self._conn.execute(f"SELECT {ROW_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
             stored = stored_from(row)
             snippet = make_snippet(stored.article.title, stored.article.body, parsed.words, mark=mark)

@@ -207,11 +207,12 @@ def visible_text(markdown: str) -> str:
 
 
 def index_text(title: str, body: str) -> tuple[str, str]:
-    """(title, body) as the search index holds them: visible text, capped, folded (:func:`fold`), as
-    bigrams (:func:`grams`). Deleting an article's row needs this very text: it depends on nothing else."""
+    """(title, body) as the search index holds them: visible text, capped, folded (:func:`fold`). The
+    trigram table takes them as they are, the short-word table as :func:`grams`; deleting an article's
+    rows needs this very text: it depends on nothing else."""
     plain_title = fold(visible_text(title[:MARKDOWN_CHARS])[:INDEX_CHARS])
     plain_body = fold(visible_text(body[:MARKDOWN_CHARS])[:INDEX_CHARS])
-    return grams(plain_title), grams(plain_body)
+    return plain_title, plain_body
 
 
 def query_runs(query: str) -> list[str]:
@@ -221,26 +222,24 @@ def query_runs(query: str) -> list[str]:
     return list(dict.fromkeys(r for r in _NOT_WORD.sub(" ", folded).split() if r))
 
 
-def run_match(run: str) -> str:
-    """An FTS5 query for one run over the bigram index: a 1-character run is a prefix query (every
-    bigram starting with it), a longer one the phrase of its overlapping bigrams (consecutive
-    positions: exactly that substring)."""
-    if len(run) == 1:
-        return fts_phrase(run) + "*"
-    return fts_phrase(" ".join(run[i : i + 2] for i in range(len(run) - 1)))
+def long_match(run: str) -> str:
+    """An FTS5 query over the trigram table for a run of 3+ characters: a phrase, which the trigram
+    tokenizer matches as exactly that substring."""
+    return fts_phrase(run)
+
+
+def short_match(run: str) -> str:
+    """An FTS5 query over the short-word table for a run of 1–2 characters: a 2-character run is one
+    bigram token, a 1-character run a prefix query (served by the table's 1-character prefix index)."""
+    return fts_phrase(run) + ("*" if len(run) == 1 else "")
 
 
 def grams(text: str) -> str:
-    """Text for the short-query index: every run of letters/digits as overlapping bigrams plus its last
+    """Text for the short-word table: every run of letters/digits as overlapping bigrams plus its last
     character, space-separated, so a 2-character query is one exact token and a 1-character query a
     prefix query. The first character of a run also comes out alone; harmless, and it keeps this a join."""
     spaced = _NOT_WORD.sub(" ", text)
     return " ".join(map(operator.add, spaced, spaced[1:] + " "))
-
-
-def short_term(word: str) -> str:
-    """A 1–2 character query word as the short-query index stores it (separators dropped, folded)."""
-    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", word)).casefold()
 
 
 def fts_phrase(word: str) -> str:

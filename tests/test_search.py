@@ -141,12 +141,14 @@ def test_sqlite_utils_counts_every_table_and_finds_the_search(tmp_path: Path) ->
     counts = runner.invoke(sqlite_utils_cli, ["tables", str(path), "--counts"])
     assert counts.exit_code == 0, counts.output
     listed = {row["table"]: row["count"] for row in json.loads(counts.output)}
-    assert listed["articles"] == 1 and listed["articles_fts"] == 1 and "articles_grams" not in listed
+    assert listed["articles"] == 1 and listed["articles_fts"] == 1 and listed["articles_grams"] == 1
     assert sqlite_utils.Database(path)["articles"].detect_fts() == "articles_fts"  # type: ignore[union-attr]
-    found = runner.invoke(sqlite_utils_cli, ["search", str(path), "articles", "医院", "-c", "id", "-c", "title"])
+    # the trigram table tools pick answers words of 3+ characters (README: shorter ones need the query)
+    found = runner.invoke(sqlite_utils_cli, ["search", str(path), "articles", "体育中心", "-c", "id", "-c", "title"])
     assert found.exit_code == 0, found.output
     assert json.loads(found.output) == [{"id": 1, "title": "新闻"}]
     assert json.loads(runner.invoke(sqlite_utils_cli, ["search", str(path), "articles", "qpic"]).output) == []
+    assert json.loads(runner.invoke(sqlite_utils_cli, ["search", str(path), "articles", "abcdef"]).output) == []
 
 
 def test_datasette_metadata_names_real_tables_and_its_search_query_works(tmp_path: Path) -> None:
@@ -163,7 +165,15 @@ def test_datasette_metadata_names_real_tables_and_its_search_query_works(tmp_pat
     assert all(db_meta["tables"][t].get("hidden") for t in ("article_bands", "pages", "page_dicts"))
     con = sqlite3.connect(path)
     sql = db_meta["queries"]["search"]["sql"]
-    for q, expected in (("医院", [1]), ("公交集团公告", [1]), ("花", [2]), ("公园里", [2]), ('"', [])):
+    for q, expected in (
+        ("医院", [1]),
+        ("公交集团公告", [1]),
+        ("花", [2]),
+        ("公园里", [2]),
+        ('"', []),
+        ("园", [2]),
+        ("qpic", []),
+    ):
         assert [r[0] for r in con.execute(sql, {"q": q})] == expected, q
 
 
@@ -185,8 +195,36 @@ def test_migration_replaces_the_two_tables_and_indexes_the_visible_text(tmp_path
     db.close()
     with Store(path) as s:
         assert s.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        assert "articles_grams" not in s.db.table_names()
+        assert [c.name for c in s.db["articles_grams"].columns] == ["title", "body"]
         assert ids(s, "体育中心") == [1] and ids(s, "qpic") == [] and ids(s, "医") == [1]
+        assert ids(s, "mmbiz") == [] and ids(s, "bus") == [] and ids(s, "地铁站") == [1]
+
+
+def test_migration_from_the_one_bigram_table_of_schema_7(tmp_path: Path) -> None:
+    path = tmp_path / "v7.db"
+    db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
+    migrate(db, target=6)
+    # schema 7 as it was written: one positional bigram table over the visible text, no articles_grams
+    db.execute("DROP TABLE articles_fts")
+    db.execute("DROP TABLE articles_grams")
+    db.execute(
+        'CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, content="articles", content_rowid="id",'
+        ' tokenize="unicode61 remove_diacritics 0")'
+    )
+    db.execute(
+        "INSERT INTO articles (id, key, url, source, kind, title, body, content_hash, first_seen, last_seen)"
+        " VALUES (1, 'k', 'https://news.qq.com/rain/a/x', 'qq', 'article', '公交', ?, 'x',"
+        " '2025-03-01T00:00:00+00:00', '2025-03-01T00:00:00+00:00')",
+        (MARKDOWN,),
+    )
+    db.execute("INSERT INTO articles_fts (rowid, title, body) VALUES (1, '公 公交 交', '城 城东 东新')")
+    db.execute("PRAGMA user_version = 7")
+    db.close()
+    with Store(path) as s:
+        assert s.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert {"articles_fts", "articles_grams"} <= set(s.db.table_names())
+        assert ids(s, "城东新区") == [1] and ids(s, "医院") == [1] and ids(s, "院") == [1] and ids(s, "qpic") == []
+        s.db.conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 0)")
 
 
 # --- delete ---------------------------------------------------------------------------------------------
@@ -328,4 +366,5 @@ def test_the_readme_recipes_for_sqlite_utils_work(tmp_path: Path) -> None:
         args = [str(path) if a == "jianbao.db" else a for a in shlex.split(recipe)[1:]]
         result = runner.invoke(sqlite_utils_cli, args)
         assert result.exit_code == 0, (recipe, result.output)
-        assert "候鸟归来" in result.output or "articles_fts" in result.output, recipe
+        # the recipes: table counts, a query listing titles, a search listing titles
+        assert ("articles_fts" if "tables" in recipe else "候鸟归来") in result.output, recipe

@@ -125,7 +125,7 @@ def test_open_creates_file_in_wal_mode_at_current_version(tmp_path: Path) -> Non
         "daily_counts",
         "article_bands",
     } <= tables
-    assert "articles_fts" in tables and "articles_grams" not in tables
+    assert "articles_fts" in tables and "articles_grams" in tables
     # reopening applies nothing twice
     with Store(path) as s:
         assert s.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -641,7 +641,7 @@ def test_search_filters(store: Store, corpus: dict[str, int]) -> None:
     assert len(hit_ids(store, "老", limit=2)) == 2
 
 
-@pytest.mark.parametrize(("word", "knob"), [("新线路", "CANDIDATES"), ("线路", "CANDIDATES"), ("线", "CANDIDATES")])
+@pytest.mark.parametrize(("word", "knob"), [("新线路", "CANDIDATES"), ("线路", "SHORT_CANDIDATES"), ("线", "SHORT_CANDIDATES")])
 def test_a_very_common_word_ranks_only_the_newest_matches_after_filtering(
     store: Store, monkeypatch: pytest.MonkeyPatch, word: str, knob: str
 ) -> None:
@@ -813,8 +813,12 @@ def test_sigkill_mid_save_leaves_a_consistent_file(tmp_path: Path) -> None:
     assert len(ids) >= written and len(ids) % 5 == 0  # whole batches only
     assert ids == list(range(1, len(ids) + 1))
     assert [r[0] for r in con.execute("SELECT id FROM articles_fts_docsize ORDER BY id")] == ids
-    con.execute("CREATE VIRTUAL TABLE temp.grams_vocab USING fts5vocab(main, articles_fts, 'row')")
-    # every article's title carries the word "killtest": its bigram 'ki' is in exactly that many rows
+    con.execute("INSERT INTO articles_grams (articles_grams, rank) VALUES ('integrity-check', 0)")
+    con.execute("CREATE VIRTUAL TABLE temp.fts_vocab USING fts5vocab(main, articles_fts, 'row')")
+    con.execute("CREATE VIRTUAL TABLE temp.grams_vocab USING fts5vocab(main, articles_grams, 'row')")
+    # every article's title carries the word "killtest": its trigram 'kil' and its bigram 'ki' are in
+    # exactly that many rows of each table
+    assert con.execute("SELECT doc FROM fts_vocab WHERE term = 'kil'").fetchone()[0] == len(ids)
     assert con.execute("SELECT doc FROM grams_vocab WHERE term = 'ki'").fetchone()[0] == len(ids)
     assert con.execute("SELECT count(DISTINCT article_id) FROM article_urls").fetchone()[0] == len(ids)
     assert con.execute("SELECT count(*) FROM article_bands").fetchone()[0] == len(ids) * len(band_keys(0))
