@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from storage.core import StoreCore
-from storage.text import MAX_DISTANCE, MIN_TEXT, band_keys, hamming, to_signed, to_unsigned
+from storage.text import MASK64, MAX_DISTANCE, MIN_TEXT, band_keys, to_signed
 
 
 class DuplicatesPart(StoreCore):
@@ -39,13 +39,16 @@ class DuplicatesPart(StoreCore):
             ):
                 roots.add(dup or other)
         if fingerprint is not None:
+            # stored signed: the low 64 bits of a signed XOR are the unsigned XOR, so the distance is
+            # counted without converting each of the few hundred band hits (this loop is per save)
+            signed = to_signed(fingerprint)
             near = {
                 other
                 for other, fp in conn.execute(
                     "SELECT article_id, simhash FROM article_bands WHERE band_key IN (SELECT value FROM json_each(?))",
                     (json.dumps(band_keys(fingerprint)),),
                 )
-                if other != article_id and hamming(to_unsigned(fp), fingerprint) <= MAX_DISTANCE
+                if ((fp ^ signed) & MASK64).bit_count() <= MAX_DISTANCE and other != article_id
             }
             if near:
                 for other, dup in conn.execute(

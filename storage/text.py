@@ -32,7 +32,7 @@ MIN_TEXT = 50  # normalised characters below which a body never counts as a dupl
 SHINGLE = 4
 MAX_DISTANCE = 7
 BLOCKS = MAX_DISTANCE + 2
-_MASK64 = (1 << 64) - 1
+MASK64 = (1 << 64) - 1
 
 _IMAGE_LINE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -60,9 +60,9 @@ def content_hash(markdown: str) -> str:
 
 
 def _splitmix64(x: int) -> int:
-    x = (x + 0x9E3779B97F4A7C15) & _MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    x = (x + 0x9E3779B97F4A7C15) & MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
     return x ^ (x >> 31)
 
 
@@ -79,7 +79,7 @@ def _lane_mask(pattern: int) -> int:
     return int.from_bytes(pattern.to_bytes(8, "little") * _LANES, "little")
 
 
-_ROT_HI = [_lane_mask(_MASK64 ^ ((1 << r) - 1)) for r in range(SHINGLE)]
+_ROT_HI = [_lane_mask(MASK64 ^ ((1 << r) - 1)) for r in range(SHINGLE)]
 _ROT_LO = [_lane_mask((1 << r) - 1) for r in range(SHINGLE)]
 
 
@@ -132,7 +132,7 @@ def simhash(text: str) -> int:
 
 
 def hamming(a: int, b: int) -> int:
-    return ((a ^ b) & _MASK64).bit_count()
+    return ((a ^ b) & MASK64).bit_count()
 
 
 def to_signed(value: int) -> int:
@@ -141,7 +141,7 @@ def to_signed(value: int) -> int:
 
 
 def to_unsigned(value: int) -> int:
-    return value & _MASK64
+    return value & MASK64
 
 
 _BLOCK_BOUNDS: list[tuple[int, int]] = []
