@@ -9,6 +9,7 @@ No network, no database, no clock: the same input always gives the same Article.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "SHANGHAI",
     "SOURCES",
     "Article",
+    "Budget",
     "InvalidURL",
     "JianbaoError",
     "NotAnArticle",
@@ -100,6 +102,24 @@ def check_budget(
             raise ParseError(f"too-complex: {attributes:,} attributes over max_attributes {max_attributes:,}", url=url)
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """The parsing budget as configured (``[parse]``): what :func:`parse` checks on the page, handed to
+    the site parsers so that HTML they find inside the page's data is held to the same limits."""
+
+    max_elements: int = MAX_ELEMENTS
+    max_depth: int = MAX_DEPTH
+    max_attributes: int = MAX_ATTRIBUTES
+
+    def check(self, page: bytes | str, url: str) -> None:
+        check_budget(
+            page, url, max_elements=self.max_elements, max_depth=self.max_depth, max_attributes=self.max_attributes
+        )
+
+
+DEFAULT_BUDGET = Budget()
+
+
 def _attribute_marks(page: bytes | str, limit: int) -> int:
     """An upper bound of the attributes on the page: the bytes that can mark one, in the whole page
     (one C pass), and when that is many, in its start tags only (text and quoted values' insides left
@@ -131,14 +151,15 @@ def parse(
     page past ``max_elements`` / ``max_depth``, reason ``too-complex: …``), InvalidURL when ``url``
     is not http(s).
     """
-    check_budget(page, url, max_elements=max_elements, max_depth=max_depth, max_attributes=max_attributes)
+    budget = Budget(max_elements, max_depth, max_attributes)
+    budget.check(page, url)
     site = site_of(url)
     if site != "wechat":
         # any host may answer a robot with "访问过于频繁": never an article, whichever parser would read it
         check_verification(page, url, content_type=content_type)
-        return _dispatch(page, url, site, content_type)
+        return _dispatch(page, url, site, content_type, budget)
     try:
-        return _dispatch(page, url, site, content_type)
+        return _dispatch(page, url, site, content_type, budget)
     except NotAnArticle as exc:
         if exc.reason != "verification":
             # WeChat's parser knows its own captcha pages (and says more of them); not every other kind
@@ -146,23 +167,23 @@ def parse(
         raise
 
 
-def _dispatch(page: bytes | str, url: str, site: str, content_type: str | None) -> Article:
+def _dispatch(page: bytes | str, url: str, site: str, content_type: str | None, budget: Budget) -> Article:
     if site == "wechat" and isinstance(page, bytes) and sniff_utf8(page, content_type=content_type):
         from parsers.wechat import parse_wechat
 
         # WeChat serves UTF-8: lexbor reads the bytes directly, and a 3 MB page is never decoded whole
-        return parse_wechat(page, url)
+        return parse_wechat(page, url, budget=budget)
     html = decode_html(page, content_type=content_type, name=url)
     if not html[:4096].strip() and not html.strip():
         raise ParseError("empty page", url=url)
     if site == "wechat":
         from parsers.wechat import parse_wechat
 
-        return parse_wechat(html, url)
+        return parse_wechat(html, url, budget=budget)
     if site == "qq":
         from parsers.qq import parse_qq
 
-        return parse_qq(html, url)
+        return parse_qq(html, url, budget=budget)
     from parsers.web import parse_web
 
     return parse_web(html, url)

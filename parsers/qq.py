@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from parsers import check_budget
+from parsers import DEFAULT_BUDGET, Budget
 from parsers.article import Article
 from parsers.clipping import join_cjk_lines
 from parsers.dates import parse_datetime, search_datetime
@@ -101,8 +101,10 @@ _SOURCE_PREFIX = re.compile(r"^(?:来源|来源于|出处|稿源)\s*[：:]\s*")
 _EMPTY_PARENS = re.compile(r"(?<=[\u3400-\u9fff])[（(]\s*[)）][ \t]*")
 
 
-def parse_qq(html: str, url: str) -> Article:
-    """Any qq.com article page; NotAnArticle for list, error and deleted pages, ParseError for garbage."""
+def parse_qq(html: str, url: str, *, budget: Budget = DEFAULT_BUDGET) -> Article:
+    """Any qq.com article page; NotAnArticle for list, error and deleted pages, ParseError for garbage.
+    ``budget`` limits the article HTML that the page's data carries (the page itself is checked by
+    :func:`parsers.parse`)."""
     if not html or not html.strip():
         raise ParseError("empty page", url=url)
     if "<" not in html:
@@ -113,7 +115,7 @@ def parse_qq(html: str, url: str) -> Article:
         data = {}
     try:
         if _rain_content(data) is not None:
-            return _parse_rain(tree, data, url)
+            return _parse_rain(tree, data, url, budget)
         body = tree.css_first(OM_BODY)
         if body is not None:
             return _parse_om(tree, body, data, url)
@@ -144,14 +146,14 @@ def _tags(data: dict[str, Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _parse_rain(tree: LexborHTMLParser, data: dict[str, Any], url: str) -> Article:
+def _parse_rain(tree: LexborHTMLParser, data: dict[str, Any], url: str, budget: Budget) -> Article:
     content = _rain_content(data) or ""
     attrs = data.get("originAttribute")
     if not isinstance(attrs, dict):
         origin = data.get("originContent")
         attrs = origin.get("attribute") if isinstance(origin, dict) else None
     videos: list[str] = []
-    check_budget(content, url)  # the article's HTML sits in window.DATA, escaped: the page count missed it
+    budget.check(content, url)  # the article's HTML sits in window.DATA, escaped: the page count missed it
     body_html = _resolve_placeholders(content, attrs if isinstance(attrs, dict) else {}, videos)
     rendered = html_to_markdown(body_html, base_url=url)
     article_id = _data_id(data) or _url_id(url)

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from parsers import check_budget
+from parsers import DEFAULT_BUDGET, Budget
 from parsers.article import Article
 from parsers.dates import from_epoch, parse_datetime
 from parsers.errors import NotAnArticle, ParseError
@@ -276,8 +276,8 @@ def _wall_time(value: str | None) -> datetime | None:
     return parse_datetime(value) if _WALL_TIME.match(value) else None
 
 
-def _fragment(html: str, url: str = "") -> LexborNode | None:
-    check_budget(html, url)  # HTML from the page's data was not counted with the page
+def _fragment(html: str, url: str = "", budget: Budget = DEFAULT_BUDGET) -> LexborNode | None:
+    budget.check(html, url)  # HTML from the page's data was not counted with the page
     tree = LexborHTMLParser(f"<body>{html}</body>")
     return tree.body.child if tree.body is not None else None
 
@@ -312,8 +312,9 @@ def _paragraphs_html(text: str) -> str:
 class _Page:
     """One parsed page: the DOM, its meta tags and its data scripts."""
 
-    def __init__(self, page: str | bytes, url: str) -> None:
+    def __init__(self, page: str | bytes, url: str, budget: Budget = DEFAULT_BUDGET) -> None:
         self.url = url
+        self.budget = budget
         self.tree = LexborHTMLParser(page)
         self.scripts = _Scripts(self.tree)
         self.meta: dict[str, str] = {}
@@ -569,7 +570,7 @@ class _Page:
         # 2025 raw pages may leave #js_content empty and ship the body only as content_noencode
         content = self.field("content_noencode") if self.scripts.cgi else ""
         if content:
-            frag = _fragment(content if _TAG.search(content) else _paragraphs_html(content), self.url)
+            frag = _fragment(content if _TAG.search(content) else _paragraphs_html(content), self.url, self.budget)
             if frag is not None and frag.parent is not None:
                 body = frag.parent
                 _strip_furniture(body)
@@ -824,14 +825,15 @@ def _article_url(ids: dict[str, str], url: str) -> str:
     return canonical_url(url)
 
 
-def parse_wechat(html: str | bytes, url: str) -> Article:
+def parse_wechat(html: str | bytes, url: str, *, budget: Budget = DEFAULT_BUDGET) -> Article:
     """Parse one WeChat page. Raises NotAnArticle for status pages and ParseError for garbage.
 
     ``html`` is text, or the page's bytes read as UTF-8 (what WeChat serves; see
-    :func:`parsers.decode.sniff_utf8`): invalid sequences become U+FFFD, as in a browser.
+    :func:`parsers.decode.sniff_utf8`): invalid sequences become U+FFFD, as in a browser. ``budget``
+    limits article HTML found in the page's data (the page itself is checked by :func:`parsers.parse`).
     """
     _check_readable(html, url)
-    page = _Page(html, url)
+    page = _Page(html, url, budget)
     status = page.status()
     if status is not None:
         raise NotAnArticle(status[0], url=url, detail=status[1])

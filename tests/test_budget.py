@@ -209,6 +209,23 @@ def test_article_html_inside_page_data_is_counted_too() -> None:
     )
     with pytest.raises(ParseError, match="too-complex: nesting 1,001 deep"):
         parse(page, URLS[1])
+    # the configured budget, not the default, holds for that HTML too: a raised limit lets it through,
+    # a lowered one refuses less
+    assert "x" in parse(page, URLS[1], max_depth=2_000).body
+    with pytest.raises(ParseError, match="too-complex: nesting 101 deep over max_depth 100"):
+        parse(
+            page.replace("\\u003cdiv\\u003e" * 900, "").replace("\\u003c/div\\u003e" * 900, ""), URLS[1], max_depth=100
+        )
+
+
+def test_wechat_article_html_in_page_data_is_held_to_the_configured_budget() -> None:
+    deep = "&lt;section&gt;" * 150 + "正文" + "&lt;/section&gt;" * 150
+    page = (
+        '<html><head><title>t</title></head><body><div id="js_content"></div>'
+        "<script>var cgiData = {}; window.cgiData = { content_noencode: '" + deep + "' };</script></body></html>"
+    )
+    with pytest.raises(ParseError, match="too-complex: nesting 150 deep over max_depth 100"):
+        parse(page, URLS[2], max_depth=100)
 
 
 def test_more_text_than_any_article_is_refused() -> None:
