@@ -86,8 +86,13 @@ SOURCE_KINDS: dict[str, tuple[str | tuple[str, ...], ...]] = {
     "urls": ("path",),
     "wechat-account": (("biz", "article"),),  # WeRead: the account's __biz, or one of its articles
 }
-# keys a source of the given kind may have without requiring them
-SOURCE_KIND_OPTIONAL: dict[str, tuple[str, ...]] = {}
+# keys a source of the given kind may have without requiring them, with their defaults (the value's
+# type is the type the key must have)
+SOURCE_KIND_OPTIONAL: dict[str, dict[str, Any]] = {
+    # store an entry's own full text (content:encoded, Atom content, content_html) without fetching
+    # its page; a summary or teaser still sends the crawl to the page
+    "feed": {"use_content": False},
+}
 
 
 def _default(section: str, key: str) -> Any:
@@ -151,6 +156,7 @@ class SourceConfig:
     path: str | None = None
     max_pages: int = _default("source", "max_pages")
     enabled: bool = _default("source", "enabled")
+    use_content: bool = SOURCE_KIND_OPTIONAL["feed"]["use_content"]  # feed only
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific keys beyond the common ones
 
 
@@ -294,11 +300,17 @@ def _source(raw: Any, n: int, path: str | None, defaults: dict[str, Any]) -> Sou
         kinds = ", ".join(SOURCE_KINDS)
         raise ConfigError(f"{where}.kind must be one of {kinds}, not {kind!r}", path=path, key=where + ".kind")
     needed = SOURCE_KINDS[kind]
-    optional = SOURCE_KIND_OPTIONAL.get(kind, ())
+    optional = SOURCE_KIND_OPTIONAL.get(kind, {})
     flat = [k for item in needed for k in (item if isinstance(item, tuple) else (item,))]
     allowed = {"name", "kind", *flat, *optional, *DEFAULTS["source"]}
     for key in raw:
         if key not in allowed:
+            owners = [k for k, keys in SOURCE_KIND_OPTIONAL.items() if key in keys]
+            if owners:  # a real key, on the wrong kind of source
+                only = " or ".join(repr(k) for k in owners)
+                raise ConfigError(
+                    f"{where}.{key} is only for kind {only}, not {kind!r}", path=path, key=f"{where}.{key}"
+                )
             raise ConfigError(f"unknown key {where}.{key} for kind {kind!r}", path=path, key=f"{where}.{key}")
     for item in needed:
         if isinstance(item, tuple):  # one of these, and only one
@@ -317,6 +329,10 @@ def _source(raw: Any, n: int, path: str | None, defaults: dict[str, Any]) -> Sou
         common[key] = _number(raw.get(key, default), default, f"{where}.{key}", path)
     fields = {f.name for f in dataclasses.fields(SourceConfig)}
     extra = {k: v for k, v in raw.items() if k not in fields}
+    for key, default in optional.items():
+        value = raw.get(key, default)
+        _check_type(value, type(default), f"{where}.{key}", path)
+        (common if key in fields else extra)[key] = value
     return SourceConfig(
         name=name,
         kind=kind,

@@ -49,6 +49,9 @@ def test_overlay_keeps_the_rest(tmp_path: Path) -> None:
         ({"sources": [{"name": "a", "kind": "feed"}]}, "sources[0].url"),
         ({"sources": [{"name": "a", "kind": "feed", "url": "x", "channel": "y"}]}, "sources[0].channel"),
         ({"sources": [{"kind": "qq-hot"}]}, "sources[0].name"),
+        ({"sources": [{"name": "a", "kind": "feed", "url": "x", "use_content": "yes"}]}, "sources[0].use_content"),
+        ({"sources": [{"name": "a", "kind": "feed", "url": "x", "use_content": 1}]}, "sources[0].use_content"),
+        ({"sources": [{"name": "a", "kind": "qq-hot", "use_content": True}]}, "sources[0].use_content"),
         ({"sources": [{"name": "a", "kind": "qq-hot"}, {"name": "a", "kind": "qq-hot"}]}, "sources"),
     ],
 )
@@ -57,6 +60,26 @@ def test_mistakes_are_refused_naming_the_key(data: dict[str, object], key: str) 
         build_config(data, path="config.toml")
     assert info.value.key == key
     assert key.split("[")[0].split(".")[-1] in str(info.value)
+
+
+def test_use_content_is_a_feed_option_off_by_default() -> None:
+    cfg = build_config(
+        {
+            "sources": [
+                {"name": "full", "kind": "feed", "url": "https://example.org/f.xml", "use_content": True},
+                {"name": "plain", "kind": "feed", "url": "https://example.org/g.xml"},
+                {"name": "hot", "kind": "qq-hot"},
+            ]
+        }
+    )
+    assert cfg.source("full").use_content is True and "use_content" not in cfg.source("full").extra
+    assert cfg.source("plain").use_content is False and cfg.source("hot").use_content is False
+    with pytest.raises(ConfigError) as wrong_kind:
+        build_config({"sources": [{"name": "a", "kind": "sitemap", "url": "x", "use_content": True}]})
+    assert str(wrong_kind.value) == "sources[0].use_content is only for kind 'feed', not 'sitemap'"
+    with pytest.raises(ConfigError) as wrong_type:
+        build_config({"sources": [{"name": "a", "kind": "feed", "url": "x", "use_content": "true"}]})
+    assert str(wrong_type.value) == "sources[0].use_content must be bool, not 'true'"
 
 
 def test_unreadable_or_missing_files(tmp_path: Path) -> None:
