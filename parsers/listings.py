@@ -79,6 +79,11 @@ class Entry:
     # the article as the feed carries it (HTML), and whether that looks like all of it, not a teaser
     content: str | None = None
     content_is_full: bool = False
+    # what a feed says besides (plain text): the entry's summary when it has one apart from its
+    # content, its author, and the feed's own title (for wewe-rss and RSSHub, the account's name)
+    summary: str | None = None
+    author: str | None = None
+    feed_title: str | None = None
 
 
 # --- cursors: what a listing page says about the page after it ------------------------------------
@@ -315,19 +320,26 @@ def parse_feed(data: bytes | str, url: str) -> Listing:
         # a broken feed is read for what it holds; one that yields nothing is an error
         raise ParseError(f"not a feed{f' ({problem})' if problem else ''}", url=url)
     base = clean_url(doc.feed.get("link"), url) or url
+    feed_title = _text(doc.feed.get("title"))
     entries = []
     for item in doc.entries:
         href = _feed_entry_url(item, base)
         if not href:
             continue
         content = _feed_content(item)
+        summary = item.get("summary")
+        if not isinstance(summary, str) or (content is not None and summary.strip() == content):
+            summary = None  # feedparser gives an Atom entry without a summary its content as one
         entries.append(
             Entry(
                 url=href,
                 title=_text(item.get("title")),
                 published=_feed_time(item),
                 content=content,
-                content_is_full=content is not None and looks_full(content, _text(item.get("summary"))),
+                content_is_full=content is not None and looks_full(content, summary),
+                summary=(_visible_text(summary) or None) if summary else None,
+                author=_text(item.get("author")),
+                feed_title=feed_title,
             )
         )
     if problem and not entries:
@@ -398,6 +410,7 @@ def _parse_json_feed(doc: Any, url: str) -> Listing:
     version = str(doc.get("version") or "")
     if version and "jsonfeed.org" not in version:
         raise ParseError(f"unknown JSON feed version {version!r}", url=url)
+    feed_title = _text(doc.get("title"))
     entries = []
     for item in doc["items"]:
         if not isinstance(item, dict):
@@ -409,19 +422,30 @@ def _parse_json_feed(doc: Any, url: str) -> Listing:
         content = raw.strip() or None if isinstance(raw, str) else None
         if content is not None and not item.get("content_html"):
             content = "".join(f"<p>{html.escape(p)}</p>" for p in content.split("\n\n") if p.strip())
-        summary = item.get("summary")
+        summary = item.get("summary") if isinstance(item.get("summary"), str) else None
         entries.append(
             Entry(
                 url=href,
                 title=_text(item.get("title")),
                 published=parse_time(item.get("date_published") or item.get("date_modified")),
                 content=content,
-                content_is_full=content is not None
-                and looks_full(content, summary if isinstance(summary, str) else None),
+                content_is_full=content is not None and looks_full(content, summary),
+                summary=_text(summary),
+                author=_json_feed_author(item),
+                feed_title=feed_title,
             )
         )
     next_url = clean_url(doc.get("next_url"), url)
     return Listing(entries=_dedup(entries), next=NextURL(next_url) if next_url else None)
+
+
+def _json_feed_author(item: dict[str, Any]) -> str | None:
+    """JSON Feed 1.1 ``authors[]`` (names joined), or 1.0's single ``author``."""
+    people = item.get("authors")
+    if not isinstance(people, list):
+        people = [item.get("author")]
+    names = [_text(p.get("name")) for p in people if isinstance(p, dict)]
+    return "、".join(n for n in names if n) or None
 
 
 # --- WeChat albums ---------------------------------------------------------------------------------

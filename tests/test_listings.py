@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import html
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -82,7 +84,7 @@ def test_rss_accepts_text_input_and_gbk_bytes() -> None:
     from_text = parse_feed(doc, "https://example.com/rss")
     assert from_bytes == from_text
     assert from_bytes.entries == (
-        Entry(url="https://example.com/gbk/1", title="国内新闻", published=sh(2025, 3, 1, 9, 30)),
+        Entry(url="https://example.com/gbk/1", title="国内新闻", published=sh(2025, 3, 1, 9, 30), feed_title="t"),
     )
 
 
@@ -118,7 +120,7 @@ def test_rss_1_0_rdf_items() -> None:
         "<dc:date>2025-03-01T09:00:00+08:00</dc:date></item></rdf:RDF>"
     )
     listing = parse_feed(doc, "https://example.com/index.rdf")
-    assert listing.entries == (Entry("https://example.com/r/1", "RDF 条目", sh(2025, 3, 1, 9, 0)),)
+    assert listing.entries == (Entry("https://example.com/r/1", "RDF 条目", sh(2025, 3, 1, 9, 0), feed_title="t"),)
 
 
 @pytest.mark.parametrize(
@@ -524,6 +526,34 @@ def test_feed_content_is_captured_and_judged_full_or_summary() -> None:
     ).entries
     assert atom_full.content_is_full and atom_full.content is not None and atom_full.content.startswith("<p>")
     assert atom_short.content == "<p>一句话。</p>" and not atom_short.content_is_full
+
+
+def test_feed_entries_carry_summary_author_and_the_feed_title() -> None:
+    full, _, none = parse_feed((FIXTURES / "rss-content-encoded.xml").read_bytes(), "https://example.org/f.xml").entries
+    assert full.feed_title == "wewe-rss" and full.summary == "港口吞吐量创新高。" and full.author is None
+    assert none.summary == "只有摘要。"
+    # an Atom entry with its content and no summary: feedparser's copy of the content is no summary,
+    # so a long content is the whole article
+    body = "<p>" + "港口吞吐量创新高，集装箱航线再扩容。" * 30 + "</p>"
+    atom = (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>某公众号</title>'
+        '<entry><title>t</title><author><name>张三</name></author><link href="https://example.org/a/1"/>'
+        f'<content type="html">{html.escape(body)}</content></entry></feed>'
+    )
+    (entry,) = parse_feed(atom.encode(), "https://example.org/f.xml").entries
+    assert entry.content_is_full and entry.summary is None
+    assert entry.author == "张三" and entry.feed_title == "某公众号"
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "JSON 号",
+        "items": [
+            {"url": "https://example.net/p/1", "content_html": body, "summary": "摘要", "authors": [{"name": "李四"}]},
+            {"url": "https://example.net/p/2", "content_text": "短", "author": {"name": "王五"}},
+        ],
+    }
+    one, two = parse_feed(json.dumps(doc, ensure_ascii=False).encode(), "https://example.net/feed.json").entries
+    assert one.content_is_full and one.summary == "摘要" and one.author == "李四" and one.feed_title == "JSON 号"
+    assert two.author == "王五" and not two.content_is_full
 
 
 def test_json_feed_content_html_and_text() -> None:
