@@ -167,9 +167,13 @@ class Crawler:
         running: set[asyncio.Future[None]] = set()
         taken = 0
 
-        async def one(url: str) -> None:
+        async def one(entry: Entry) -> None:
             # entries come canonical from discovery; an unforeseen error stays this entry's
-            outcome = await self.importer.import_isolated(url)
+            if source.use_content and source.url and entry.content_is_full:
+                # the feed carries the whole article: stored from there, its page not fetched
+                outcome = await self.importer.import_entry(entry, feed_url=source.url)
+            else:
+                outcome = await self.importer.import_isolated(entry.url)
             result.counts[outcome.status] += 1
             if self.on_outcome:
                 self.on_outcome(source.name, outcome)
@@ -198,7 +202,7 @@ class Crawler:
                         self.on_new(source.name, entry)
                     continue
                 await wait(width - 1)
-                running.add(asyncio.ensure_future(one(entry.url)))
+                running.add(asyncio.ensure_future(one(entry)))
             await wait(0)
         finally:
             for task in running:

@@ -24,11 +24,13 @@ from ingest.config import Config
 from ingest.errors import Blocked, FetchError, PermanentFetchError
 from ingest.fetch import Fetcher
 from ingest.hosts import HostPolicy
-from parsers import parse
+from parsers import Budget, parse
 from parsers.article import SHANGHAI, Article, Page
 from parsers.dates import plausible
 from parsers.decode import decode_html
 from parsers.errors import InvalidURL, JianbaoError, NotAnArticle
+from parsers.feedentry import archive_headers, parse_feed_entry
+from parsers.listings import Entry
 from parsers.markdown import is_placeholder
 from parsers.saved import parse_saved
 from parsers.urls import canonical_url, host_of
@@ -261,6 +263,47 @@ class Importer:
             with contextlib.suppress(Exception):
                 await self._record(key, outcome)
             return outcome
+
+    async def import_entry(self, entry: Entry, *, feed_url: str, name: str | None = None) -> Outcome:
+        """Store a feed entry from its own text (a ``feed`` source with ``use_content``), without
+        fetching its page: the entry's HTML is archived as the page, with the feed's URL and the
+        entry's fields in its headers, so ``reparse`` rebuilds it. When that text holds no article
+        (all of it hidden), the page is fetched as for any entry. As in :meth:`import_isolated`, even
+        an unforeseen error is this entry's failure alone."""
+        try:
+            return await self._import_entry(entry, feed_url=feed_url, name=name or entry.url)
+        except Exception as exc:
+            outcome = Outcome(name or entry.url, "failed", f"unexpected {type(exc).__name__}: {exc}", error=exc)
+            with contextlib.suppress(Exception):
+                await self._record(entry.url, outcome)
+            return outcome
+
+    async def _import_entry(self, entry: Entry, *, feed_url: str, name: str) -> Outcome:
+        try:
+            key = canonical_url(entry.url)
+        except InvalidURL as exc:
+            return await self._refused(entry.url, Outcome(name, "failed", exc.reason))
+        if not entry.content:
+            return await self.import_canonical(key, name=name)
+        budget = Budget(max_elements=self.config.parse.max_elements, max_depth=self.config.parse.max_depth)
+        try:
+            article = await asyncio.to_thread(parse_feed_entry, entry, budget=budget)
+        except NotAnArticle:
+            return await self.import_canonical(key, name=name)
+        except JianbaoError as exc:
+            return await self._record(key, Outcome(name, "failed", f"feed entry: {exc.reason}"))
+        now = self.clock()
+        page = Page(
+            url=key,
+            final_url=key,
+            status=200,
+            headers=archive_headers(dataclasses.replace(entry, url=key), feed_url),
+            content=entry.content.encode("utf-8"),
+            fetched_at=now,
+        )
+        return await self.run_store(
+            _save, self.store, article, input_name=name, aliases=(key, article.url), page=page, now=now
+        )
 
     async def _refused(self, url: str, outcome: Outcome) -> Outcome:
         """Log a URL refused before any fetch, as given (it has no canonical form), so ``show`` and

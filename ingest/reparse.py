@@ -13,6 +13,7 @@ from ingest.pipeline import settle_date
 from parsers import parse
 from parsers.article import Article
 from parsers.errors import JianbaoError
+from parsers.feedentry import is_archived_entry, parse_archived_entry
 from storage import ArchivedPage, Store
 from storage.errors import NoArticle
 
@@ -71,8 +72,12 @@ def reparse_pages(
 
 
 def _reparse_one(store: Store, page: ArchivedPage, report: ReparseReport, *, dry_run: bool) -> None:
-    content_type = {k.lower(): v for k, v in page.headers.items()}.get("content-type")
-    parsed = parse(page.content, page.final_url, content_type=content_type)
+    if is_archived_entry(page.headers):
+        # stored from a feed's own text (use_content): the entry is read again, not a page
+        parsed = parse_archived_entry(page.content, page.final_url, page.headers)
+    else:
+        content_type = {k.lower(): v for k, v in page.headers.items()}.get("content-type")
+        parsed = parse(page.content, page.final_url, content_type=content_type)
     # the rule import applies, judged at the time the page was fetched
     article, warning = settle_date(parsed, now=page.fetched_at)
     try:

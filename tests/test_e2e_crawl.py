@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from tests.conftest import Env
@@ -12,6 +13,7 @@ from tests.localserver import Recorded, Reply
 from tests.pages import BIZ, qq_id, qq_page, wechat_ids, wechat_long_url, wechat_page
 
 WX = "mp.weixin.qq.com"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
 QQ = "news.qq.com"
 
 SOURCES = """
@@ -291,3 +293,64 @@ def test_dry_run_lists_new_urls_and_max_spreads_a_backlog_over_runs(env: Env) ->
     assert rest.code == 0, rest.out + rest.err
     assert env.count("articles") == 5 and article_fetches(env) == 5  # nothing fetched twice
     assert env.run("crawl", "--max", "0").code == 2
+
+
+FEED_SOURCE = '[[sources]]\nname = "wewe"\nkind = "feed"\nurl = "https://wewe.example.org/feeds/MP_WXS_1.rss"\n'
+LONG_FEED_URL = (
+    "https://mp.weixin.qq.com/s?__biz=MzA4NjU0NjUxNg==&mid=2650000042&idx=1&sn=0123456789abcdef0123456789abcdef"
+)
+
+
+def _wewe_feed() -> Reply:
+    """fixtures/sources/wewe-rss-full.xml (a full entry, an untitled full one, one whose text is all
+    hidden) plus a teaser and an entry nested past the parse budget."""
+    text = (FIXTURES / "wewe-rss-full.xml").read_text(encoding="utf-8")
+    para = "<p>" + "北京时间昨日，港口吞吐量创新高，业内人士表示物流成本将进一步下降。" * 3 + "</p>"
+    more = (
+        f"<item><title>摘要条目</title><link>https://{WX}/s/teaser</link>"
+        f"<content:encoded><![CDATA[{para * 2}<p>阅读全文</p>]]></content:encoded></item>"
+        f"<item><title>太深的条目</title><link>https://{WX}/s/deep</link>"
+        f"<content:encoded><![CDATA[{'<div>' * 1100}{para * 4}]]></content:encoded></item>"
+    )
+    xml = text.replace("</channel>", more + "</channel>")
+    return Reply(200, xml.encode(), {"Content-Type": "application/rss+xml; charset=utf-8"})
+
+
+def test_a_feed_with_use_content_stores_full_entries_without_fetching_their_pages(env: Env) -> None:
+    env.server.route("wewe.example.org", "/feeds/MP_WXS_1.rss", _wewe_feed())
+    env.server.route(WX, "/s/teaser", Reply.html(wechat_page(7)))
+    env.server.route(WX, "/s/hidden", Reply.html(wechat_page(8)))
+    env.write_config(sources=FEED_SOURCE + "use_content = true\n")
+    result = env.run("crawl")
+    text = result.out + result.err
+    assert result.code == 1, text  # the entry past the budget failed, alone
+    assert f"[wewe] failed: https://{WX}/s/deep: feed entry: too-complex" in result.err
+    assert "4 stored, 0 updated, 0 unchanged, 0 not article, 0 blocked, 1 failed" in text
+    # only the teaser and the entry whose text was all hidden sent the crawl to WeChat
+    assert sorted(r.path for r in env.server.requests_to(WX)) == ["/s/hidden", "/s/teaser"]
+    rows = env.sql("select url, title, account, images, body from articles order by id")
+    by_url = {r[0]: r for r in rows}
+    assert set(by_url) == {
+        LONG_FEED_URL,
+        f"https://{WX}/s/untitled",
+        wechat_long_url(7).split("&chksm")[0],
+        wechat_long_url(8).split("&chksm")[0],
+    }
+    full = by_url[LONG_FEED_URL]
+    assert full[1] == "三季度港口吞吐量创新高" and full[2] == "港口观察"
+    assert json.loads(str(full[3])) == [
+        "https://mmbiz.qpic.cn/mmbiz_jpg/abc/640?wx_fmt=jpeg&from=appmsg",
+        "https://mmbiz.qpic.cn/mmbiz_png/def/640?wx_fmt=png",
+    ]
+    assert not any("data:" in str(r[4]) for r in rows)
+    found = env.run("search", "集装箱航线")
+    assert found.code == 0 and "三季度港口吞吐量创新高" in found.out, found.out + found.err
+    # archived as the feed gave it: the feed named, the entry's HTML kept
+    headers = json.loads(str(env.sql("select headers from pages where url = ?", (LONG_FEED_URL,))[0][0]))
+    assert headers["x-jianbao-feed"] == "https://wewe.example.org/feeds/MP_WXS_1.rss"
+
+    before = env.sql("select * from articles order by id")
+    again = env.run("reparse")
+    assert again.code == 0, again.out + again.err
+    assert "0 changed, 4 unchanged" in again.out, again.out
+    assert env.sql("select * from articles order by id") == before
