@@ -24,6 +24,7 @@ from xml.etree import ElementTree as ET
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
+from parsers import check_budget
 from parsers.dates import parse_datetime
 from parsers.decode import decode_html
 from parsers.errors import ParseError
@@ -60,6 +61,7 @@ _RSS091_DOCTYPE = re.compile(r"^\s*<!DOCTYPE\s+rss\s+PUBLIC\s+\"-//[^\"<>\[\]]*R
 # gzip'd sitemaps are common; a bomb must not take the crawl's memory
 MAX_INFLATED = 50_000_000
 
+_ANY_TAG = re.compile(r"<[^<>]*>")  # stops at the next "<": linear on runs of "<"
 _AMP = re.compile(r"&(?:amp|#0*38|#x0*26);", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([\w.:-]+)[\"']", re.I)
@@ -400,6 +402,12 @@ def looks_full(content: str, summary: str | None = None) -> bool:
 def _visible_text(fragment: str) -> str:
     if "<" not in fragment:
         return _text(html.unescape(fragment)) or ""
+    try:
+        check_budget(fragment, "")
+    except ParseError:
+        # past the parse budget a tree takes seconds an entry (lexbor is quadratic in depth): the
+        # text between tags, read in one pass, is enough to judge the length
+        return _text(html.unescape(_ANY_TAG.sub(" ", fragment))) or ""
     body = LexborHTMLParser(fragment).body
     return _text(body.text(deep=True, separator=" ")) or "" if body is not None else ""
 

@@ -556,6 +556,13 @@ def test_feed_entries_carry_summary_author_and_the_feed_title() -> None:
     assert two.author == "王五" and not two.content_is_full
 
 
+def test_content_past_the_parse_budget_is_judged_without_a_tree() -> None:
+    # 100k nested elements take lexbor seconds: their text is read between the tags instead
+    deep = "<div>" * 100_000 + "<p>" + "字" * 400 + "</p>"
+    assert looks_full(deep) and not looks_full("<div>" * 100_000 + "<p>" + "字" * 100 + "</p>")
+    assert looks_full("<" * 300_000 + "字" * 10)  # a run of "<" is text, and read in one pass
+
+
 def test_json_feed_content_html_and_text() -> None:
     entries = parse_feed((FIXTURES / "feed.json").read_bytes(), "https://example.net/feed.json").entries
     assert entries[0].content == "<p>正文</p>"  # content_text made HTML
