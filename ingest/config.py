@@ -4,7 +4,8 @@ Unknown keys are refused by name, so a typo never silently falls back to a defau
 DEFAULTS becomes one frozen section object (``config.http``, ``config.wechat``, …) whose fields are
 checked against the type of their default: a number must be finite and not negative, a whole number
 stays whole, a ``bool`` is never taken for a number. Adding a setting is one line in DEFAULTS and one
-field in its section's dataclass.
+field in its section's dataclass. The keys only one kind of source has (a feed's ``use_content``) keep
+their defaults beside the kinds, in SOURCE_KIND_OPTIONAL.
 """
 
 from __future__ import annotations
