@@ -17,6 +17,7 @@ from storage import archive, index
 from storage.errors import StorageError, unwritable
 from storage.records import iso, utc_now
 from storage.schema import SCHEMA_VERSION, migrate
+from storage.text import short_word_score
 
 
 class StoreCore:
@@ -52,6 +53,7 @@ class StoreCore:
                 self.db = sqlite_utils.Database(conn)
             conn = self.db.conn
             conn.row_factory = sqlite3.Row
+            conn.create_function("jianbao_short_score", 3, short_word_score, deterministic=True)
             conn.execute("PRAGMA busy_timeout = 5000")
             conn.execute("PRAGMA foreign_keys = ON")
             # the FTS and band b-trees take random inserts: the 2 MB default cache thrashes past ~10k articles

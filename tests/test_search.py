@@ -130,6 +130,20 @@ def test_a_huge_article_is_indexed_up_to_the_cap(store: Store) -> None:
     assert len(body_grams.split()) <= INDEX_CHARS + 1
 
 
+def test_short_words_rank_by_title_and_density_whatever_the_case(store: Store) -> None:
+    # three different stories (copies of one story would come out once)
+    park = "城市的公园里开满了花，市民周末出门散步，孩子们在草地上放风筝，老人们在树荫下下棋聊天。"
+    port = "港口今年的集装箱吞吐量再创新高，新开通的航线连接了东南亚和欧洲的十几个港口城市。"
+    farm = "秋收时节，农民们忙着收割水稻，合作社的烘干机日夜运转，新米很快就会上市销售。"
+    in_body = store.save_article(article(1, park + "报告提到了AI。")).id
+    in_title = store.save_article(article(2, port + "报告提到了ai。", title="AI 改变了什么")).id
+    dense = store.save_article(article(3, "AI 写诗，ai 作画，Ai 谱曲。" + farm)).id
+    hits = store.search("ai")
+    assert [h.article.id for h in hits] == [in_title, dense, in_body]
+    assert hits[0].rank < hits[1].rank < hits[2].rank
+    assert [h.article.id for h in store.search("Ａｉ")] == [in_title, dense, in_body]  # full-width folds too
+
+
 # --- the index as tools see it --------------------------------------------------------------------------
 
 
