@@ -38,6 +38,9 @@ db = "bench.db"
 [http]
 concurrency = 8
 retries = 1
+[http.daily_limit]
+# the default daily cap (300 WeChat pages an exit) would leave most of the pages pending
+"mp.weixin.qq.com" = 1000000
 [politeness]
 "mp.weixin.qq.com" = 0
 "qq.com" = 0

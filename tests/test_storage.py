@@ -641,7 +641,9 @@ def test_search_filters(store: Store, corpus: dict[str, int]) -> None:
     assert len(hit_ids(store, "老", limit=2)) == 2
 
 
-@pytest.mark.parametrize(("word", "knob"), [("新线路", "CANDIDATES"), ("线路", "SHORT_CANDIDATES"), ("线", "SHORT_CANDIDATES")])
+@pytest.mark.parametrize(
+    ("word", "knob"), [("新线路", "CANDIDATES"), ("线路", "SHORT_CANDIDATES"), ("线", "SHORT_CANDIDATES")]
+)
 def test_a_very_common_word_ranks_only_the_newest_matches_after_filtering(
     store: Store, monkeypatch: pytest.MonkeyPatch, word: str, knob: str
 ) -> None:
@@ -721,6 +723,23 @@ def test_lightly_edited_reprint_is_linked_to_the_earliest(store: Store) -> None:
     assert {x.id for x in store.copies_of(original.id)} == {reprint.id, second.id}
     assert store.get_article(other.id).duplicate_of is None
     assert store.copies_of(other.id) == []
+
+
+def test_a_story_copied_past_the_band_scan_still_links_every_copy_to_the_earliest(store: Store) -> None:
+    from storage.duplicates import BAND_SCAN
+
+    # each copy differs from the story by a number or two: all of them within MAX_DISTANCE of each other,
+    # so every band of the story fills with more than BAND_SCAN copies
+    copies = [
+        store.save_article(wechat(str(3000 + n), BUS.replace("一万两千", f"{n}万").replace("昨日", f"{n}日")))
+        for n in range(BAND_SCAN + 16)
+    ]
+    first = copies[0]
+    assert first.duplicate_of is None
+    assert {c.duplicate_of for c in copies[1:]} == {first.id}
+    late = store.save_article(qq("20250301A0000900", BUS + "\n\n（完）"))
+    assert late.duplicate_of == first.id
+    assert len(store.copies_of(first.id)) == BAND_SCAN + 16
 
 
 def test_unrelated_articles_are_not_linked(store: Store, corpus: dict[str, int]) -> None:
