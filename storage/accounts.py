@@ -48,7 +48,10 @@ class AccountState:
 
 
 def migrate_accounts(db: sqlite_utils.Database) -> None:
-    db.executescript(
+    from storage.schema import run_script
+
+    run_script(
+        db,
         """
         CREATE TABLE wechat_article_biz (
             url TEXT PRIMARY KEY,
@@ -72,7 +75,7 @@ def migrate_accounts(db: sqlite_utils.Database) -> None:
             digest TEXT,
             listed TEXT NOT NULL
         ) WITHOUT ROWID;
-        """
+        """,
     )
 
 

@@ -91,7 +91,10 @@ def exit_uses(store: Store, *, day: str, now: datetime) -> list[ExitUse]:
 
 def migrate_host_state(db: sqlite_utils.Database) -> None:
     """The v1 ``hosts`` table becomes ``host_state`` keyed by host and exit ('' = the only exit)."""
-    db.executescript(
+    from storage.schema import run_script
+
+    run_script(
+        db,
         """
         CREATE TABLE host_state (
             host TEXT NOT NULL,
@@ -110,7 +113,7 @@ def migrate_host_state(db: sqlite_utils.Database) -> None:
             PRIMARY KEY (day, key)
         ) WITHOUT ROWID;
         ALTER TABLE fetches ADD COLUMN exit TEXT;
-        """
+        """,
     )
 
 

@@ -39,6 +39,7 @@ article row (no triggers: the bigram text is made in Python).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 
 import sqlite_utils
@@ -50,8 +51,25 @@ from storage.text import grams
 Migration = Callable[[sqlite_utils.Database], None]
 
 
+def run_script(db: sqlite_utils.Database, script: str) -> None:
+    """Run the statements of ``script`` one by one inside the caller's transaction.
+
+    ``sqlite3.Connection.executescript`` would COMMIT the migration's transaction first, and
+    sqlite-utils' ``executescript`` tests every character for a statement's end (14 of the 18 ms that
+    opening a fresh database took); a statement here ends with a line that completes it."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in a migration: {statement.strip()[:80]!r}")
+
+
 def _v1_core(db: sqlite_utils.Database) -> None:
-    db.executescript(
+    run_script(
+        db,
         """
         CREATE TABLE articles (
             id INTEGER PRIMARY KEY,
@@ -137,12 +155,13 @@ def _v1_core(db: sqlite_utils.Database) -> None:
             until TEXT,
             strikes INTEGER NOT NULL DEFAULT 0
         );
-        """
+        """,
     )
 
 
 def _v2_search(db: sqlite_utils.Database) -> None:
-    db.executescript(
+    run_script(
+        db,
         """
         CREATE VIRTUAL TABLE articles_fts USING fts5(
             title, body, content='articles', content_rowid='id', tokenize='trigram'
@@ -152,7 +171,7 @@ def _v2_search(db: sqlite_utils.Database) -> None:
             tokenize='unicode61 remove_diacritics 0'
         );
         INSERT INTO articles_fts(articles_fts) VALUES ('rebuild');
-        """
+        """,
     )
     rows = db.execute("SELECT id, title, body FROM articles").fetchall()
     db.conn.executemany(

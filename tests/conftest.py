@@ -6,11 +6,22 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+if sys.dont_write_bytecode:
+    # PYTHONDONTWRITEBYTECODE (set on this machine) made every run, and every jianbao subprocess a test
+    # starts, compile all modules from source: collection alone took 5 s instead of 1.6 s. The compiled
+    # files go to a folder in the temporary directory instead of beside the sources, which is what the
+    # setting keeps clean.
+    sys.pycache_prefix = os.path.join(tempfile.gettempdir(), "jianbao-pycache")
+    sys.dont_write_bytecode = False
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix
 
 from tests.localserver import LocalServer
 

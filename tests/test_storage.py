@@ -847,3 +847,16 @@ def test_sigkill_mid_save_leaves_a_consistent_file(tmp_path: Path) -> None:
         # the same body every time: all of them are copies of the first
         assert [h.article.id for h in s.search("killtest")] == [1]
         assert len(s.copies_of(1)) == len(ids) - 1
+
+
+def test_migration_scripts_run_inside_the_callers_transaction() -> None:
+    from storage.schema import run_script
+
+    db = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None))
+    db.execute("BEGIN")
+    run_script(db, "CREATE TABLE a (x TEXT);\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n  SELECT 1;\nEND;\n")
+    assert db.conn.in_transaction and {"a"} == set(db.table_names())
+    db.execute("ROLLBACK")  # nothing was committed behind the caller's back
+    assert db.table_names() == []
+    with pytest.raises(ValueError, match="incomplete SQL statement"):
+        run_script(db, "CREATE TABLE b (x TEXT)")
