@@ -187,6 +187,13 @@ class _Group(click.Group):
 def cli(ctx: click.Context, db_path: str | None, config_path: str | None, verbose: int) -> None:
     """jianbao (剪报): collect qq.com and WeChat articles into SQLite, search and export them.
 
+    \b
+    Examples:
+        jianbao import https://mp.weixin.qq.com/s/abc saved.html clip.md
+        jianbao crawl
+        jianbao search 台风 --limit 5
+        jianbao export site/content/posts
+
     The options below work after the command too: jianbao list --db x.db
     """
     ctx.obj = Context(config_path=config_path, db_path=db_path, verbose=verbose)
@@ -203,7 +210,9 @@ def cli(ctx: click.Context, db_path: str | None, config_path: str | None, verbos
 def parse_cmd(file: str, url: str | None) -> None:
     """Parse a saved page and print the Article as JSON (no database).
 
-    Example: jianbao parse saved.html --url https://mp.weixin.qq.com/s/abc
+    \b
+    Example:
+        jianbao parse saved.html --url https://mp.weixin.qq.com/s/abc
     """
     from parsers.saved import parse_saved
 
@@ -233,7 +242,9 @@ def parse_cmd(file: str, url: str | None) -> None:
 def import_cmd(ctx: Context, inputs: tuple[str, ...], list_file: str | None, url: str | None) -> None:
     """Import article URLs, saved .html pages and Markdown clippings.
 
-    Example: jianbao import https://mp.weixin.qq.com/s/abc saved.html clip.md -f urls.txt
+    \b
+    Example:
+        jianbao import https://mp.weixin.qq.com/s/abc saved.html clip.md -f urls.txt
 
     Prints one line per input; exits 0 when every input was stored, updated or unchanged, else 1.
     """
@@ -395,7 +406,10 @@ def _last_fetch(store: Any, ref: str) -> str:
 def show_cmd(ctx: Context, ref: str, as_json: bool, as_markdown: bool) -> None:
     """Show one article by id or URL.
 
-    Example: jianbao show 12 ; jianbao show https://mp.weixin.qq.com/s/abc --markdown
+    \b
+    Examples:
+        jianbao show 12
+        jianbao show https://mp.weixin.qq.com/s/abc --markdown
     """
     from ingest.export import render_markdown
     from storage.errors import NoArticle
@@ -491,7 +505,9 @@ def list_cmd(
 ) -> None:
     """List stored articles, newest first.
 
-    Example: jianbao list --source wechat --account 阮一峰的网络日志 --since 2025-01-01
+    \b
+    Example:
+        jianbao list --source wechat --account 阮一峰的网络日志 --since 2025-01-01
     """
     with ctx.store(must_exist=True) as store:
         rows = store.list_articles(
@@ -536,7 +552,9 @@ def search_cmd(
     on a terminal). --json gives "snippet" as plain text and "marked" with each match in [brackets].
     --account takes a part of the name.
 
-    Example: jianbao search "小米 汽车" --source wechat --since 2024-01-01
+    \b
+    Example:
+        jianbao search "小米 汽车" --source wechat --since 2024-01-01
     """
     from ingest.output import Style, number, printable
 
@@ -590,7 +608,9 @@ def delete_cmd(ctx: Context, refs: tuple[str, ...], purge: bool) -> None:
     The raw page stays in the archive unless --purge. One line per article; an unknown one is an
     error (exit 1), the others are still deleted.
 
-    Example: jianbao delete 12 https://mp.weixin.qq.com/s/abc --purge
+    \b
+    Example:
+        jianbao delete 12 https://mp.weixin.qq.com/s/abc --purge
     """
     from storage.errors import NoArticle
 
@@ -637,7 +657,9 @@ def export_cmd(
 ) -> None:
     """Write one Markdown file per article with Hugo front matter; re-exports update in place.
 
-    Example: jianbao export site/content/posts --source wechat --images download
+    \b
+    Example:
+        jianbao export site/content/posts --source wechat --images download
 
     A re-export rewrites only jianbao's own front-matter keys: keys you added (draft, weight, …),
     tags you added and a body you edited are kept, unless --force.
@@ -700,7 +722,9 @@ def export_cmd(
 def reparse_cmd(ctx: Context, source: str | None, urls: tuple[str, ...], dry_run: bool) -> None:
     """Rebuild articles from the archived raw pages (no network), after a parser change.
 
-    Example: jianbao reparse --source wechat --dry-run
+    \b
+    Example:
+        jianbao reparse --source wechat --dry-run
     """
     from ingest.reparse import reparse_pages
 
@@ -790,7 +814,12 @@ def _print_new(source: str, entry: Any) -> None:
 def crawl_cmd(ctx: Context, sources: tuple[str, ...], verbose: int, dry_run: bool, limit: int | None) -> None:
     """Check the sources in config.toml (all, or those named) and store what is new.
 
-    Example: jianbao crawl ; jianbao crawl tech ruanyf -v ; jianbao crawl album --dry-run ; jianbao crawl --max 20
+    \b
+    Examples:
+        jianbao crawl
+        jianbao crawl tech ruanyf -v
+        jianbao crawl album --dry-run
+        jianbao crawl --max 20
 
     Safe to run from cron every few minutes: quiet unless -v or something failed; exit 0 when every
     source ran and nothing failed, 1 otherwise, 75 when another crawl holds the lock.
@@ -856,7 +885,9 @@ def crawl_cmd(ctx: Context, sources: tuple[str, ...], verbose: int, dry_run: boo
 def stats_cmd(ctx: Context, as_json: bool) -> None:
     """Counts by source, account and day; each source's last crawl; recent failures.
 
-    Example: jianbao stats
+    \b
+    Example:
+        jianbao stats
     """
     import dataclasses
 
@@ -933,7 +964,9 @@ def _exits_section(uses: list[Any], config: Config, style: Any) -> list[str]:
 def serve_cmd(ctx: Context, host: str, port: int, base_url: str | None) -> None:
     """Serve Atom/JSON feeds, OPML, images and a reader over the database (read-only).
 
-    Example: jianbao serve --port 8080 --base-url https://news.example.org/jianbao
+    \b
+    Example:
+        jianbao serve --port 8080 --base-url https://news.example.org/jianbao
     """
     import uvicorn
 
@@ -955,12 +988,22 @@ def serve_cmd(ctx: Context, host: str, port: int, base_url: str | None) -> None:
 
 @cli.group("login")
 def login_group() -> None:
-    """Log in to a service jianbao reads through: weread (WeChat Reading, for wechat-account sources)."""
+    """Log in to a service jianbao reads through: weread (WeChat Reading, for wechat-account sources).
+
+    \b
+    Example:
+        jianbao login weread
+    """
 
 
 @cli.group("logout")
 def logout_group() -> None:
-    """Remove a saved login: weread."""
+    """Remove a saved login: weread.
+
+    \b
+    Example:
+        jianbao logout weread
+    """
 
 
 def _show_qr(url: str, png: Path) -> None:
@@ -994,8 +1037,13 @@ def login_weread_cmd(ctx: Context, cookie_file: str | None, status: bool) -> Non
     """Log in to WeChat Reading with your own WeChat account: scan the QR code shown (also saved as a PNG).
 
     The session is saved beside config.toml (weread-session.json, mode 0600), never in the database,
-    and sent to weread.qq.com only. Example: jianbao login weread ; jianbao login weread --cookie-file
-    cookies.txt ; jianbao login weread --status
+    and sent to weread.qq.com only.
+
+    \b
+    Examples:
+        jianbao login weread
+        jianbao login weread --cookie-file cookies.txt
+        jianbao login weread --status
     """
     from datetime import UTC
 
@@ -1061,7 +1109,9 @@ def login_weread_cmd(ctx: Context, cookie_file: str | None, status: bool) -> Non
 def logout_weread_cmd(ctx: Context) -> None:
     """Remove the saved WeRead session (the file beside config.toml).
 
-    Example: jianbao logout weread
+    \b
+    Example:
+        jianbao logout weread
     """
     from ingest import weread
 
