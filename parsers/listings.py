@@ -57,6 +57,9 @@ _TEASER_END = re.compile(
     r"(?:\.\.\.|…|阅读全文|阅读原文|查看全文|继续阅读|全文完?|read more|continue reading)\W*$", re.I
 )
 
+# a description written as an article's HTML (paragraphs, images), not a line of text
+_ARTICLE_MARKUP = re.compile(r"<(?:p|img|section|div|br|h[1-6]|figure)\b", re.I)
+
 _RSS091_DOCTYPE = re.compile(r"^\s*<!DOCTYPE\s+rss\s+PUBLIC\s+\"-//[^\"<>\[\]]*RSS 0\.91//EN\"[^<>\[\]]*>", re.I)
 # gzip'd sitemaps are common; a bomb must not take the crawl's memory
 MAX_INFLATED = 50_000_000
@@ -332,6 +335,9 @@ def parse_feed(data: bytes | str, url: str) -> Listing:
         summary = item.get("summary")
         if not isinstance(summary, str) or (content is not None and summary.strip() == content):
             summary = None  # feedparser gives an Atom entry without a summary its content as one
+        elif content is None and _ARTICLE_MARKUP.search(summary) and looks_full(summary):
+            # RSSHub's RSS 2.0 (its default) carries the whole article as the <description>'s HTML
+            content, summary = summary.strip(), None
         entries.append(
             Entry(
                 url=href,

@@ -12,6 +12,7 @@ import pytest
 
 from parsers.article import SHANGHAI
 from parsers.errors import ParseError
+from parsers.feedentry import parse_feed_entry
 from parsers.listings import (
     AlbumCursor,
     Entry,
@@ -526,6 +527,22 @@ def test_feed_content_is_captured_and_judged_full_or_summary() -> None:
     ).entries
     assert atom_full.content_is_full and atom_full.content is not None and atom_full.content.startswith("<p>")
     assert atom_short.content == "<p>一句话。</p>" and not atom_short.content_is_full
+
+
+def test_rsshub_description_holding_the_whole_article_is_content() -> None:
+    full, teaser, plain = parse_feed(
+        (FIXTURES / "rsshub-description.xml").read_bytes(), "https://rsshub.example.org/wechat/x"
+    ).entries
+    assert full.url == "https://mp.weixin.qq.com/s/rsshubfull01"
+    assert full.content is not None and full.content_is_full and full.summary is None
+    assert 'data-src="https://mmbiz.qpic.cn/mmbiz_jpg/rsshub0/640' in full.content
+    assert full.author == "港口观察"
+    article = parse_feed_entry(full)
+    assert article.images == ("https://mmbiz.qpic.cn/mmbiz_jpg/rsshub0/640?wx_fmt=jpeg",)
+    assert "data:" not in article.body and "港口集装箱吞吐量" in article.body
+    # a description that ends like a teaser, or plain text without article markup, stays a summary
+    assert teaser.content is None and not teaser.content_is_full and teaser.summary is not None
+    assert plain.content is None and not plain.content_is_full and plain.summary is not None
 
 
 def test_feed_entries_carry_summary_author_and_the_feed_title() -> None:
