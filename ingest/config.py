@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ingest.errors import ConfigError
-from parsers import MAX_DEPTH, MAX_ELEMENTS
+from parsers import MAX_DEPTH, MAX_ELEMENTS, Budget
 from parsers.urls import mask_userinfo
 
 BROWSER_UA = (
@@ -121,6 +121,11 @@ class HttpConfig:
 class ParseConfig:
     max_elements: int
     max_depth: int
+
+    @property
+    def budget(self) -> Budget:
+        """The limits as the parsers take them (the ones not configurable keep their defaults)."""
+        return Budget(max_elements=self.max_elements, max_depth=self.max_depth)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from ingest.config import Config
 from ingest.errors import Blocked, FetchError, PermanentFetchError
 from ingest.fetch import Fetcher
 from ingest.hosts import HostPolicy
-from parsers import Budget, parse
+from parsers import parse
 from parsers.article import SHANGHAI, Article, Page
 from parsers.dates import plausible
 from parsers.decode import decode_html
@@ -221,9 +221,15 @@ class Importer:
                 return await self._record(key, Outcome(name, "failed", exc.reason), status=exc.status)
             # parsing is CPU-bound: off the event loop, so other hosts' fetches keep flowing
             try:
-                budget = {"max_elements": self.config.parse.max_elements, "max_depth": self.config.parse.max_depth}
+                budget = self.config.parse.budget
                 article = await asyncio.to_thread(
-                    parse, page.content, page.final_url, content_type=page.content_type, **budget
+                    parse,
+                    page.content,
+                    page.final_url,
+                    content_type=page.content_type,
+                    max_elements=budget.max_elements,
+                    max_depth=budget.max_depth,
+                    max_attributes=budget.max_attributes,
                 )
             except NotAnArticle as exc:
                 if exc.reason != "verification":
@@ -285,9 +291,8 @@ class Importer:
             return await self._refused(entry.url, Outcome(name, "failed", exc.reason))
         if not entry.content:
             return await self.import_canonical(key, name=name)
-        budget = Budget(max_elements=self.config.parse.max_elements, max_depth=self.config.parse.max_depth)
         try:
-            article = await asyncio.to_thread(parse_feed_entry, entry, budget=budget)
+            article = await asyncio.to_thread(parse_feed_entry, entry, budget=self.config.parse.budget)
         except NotAnArticle:
             return await self.import_canonical(key, name=name)
         except JianbaoError as exc:

@@ -22,7 +22,7 @@ from parsers.article import Article
 from parsers.dates import parse_datetime
 from parsers.errors import InvalidURL, ParseError
 from parsers.markdown import clean_image_url, is_placeholder, normalize_text
-from parsers.urls import canonical_url, qq_article_id, site_of, wechat_ids
+from parsers.urls import canonical_url, site_of, url_ids
 
 # --- data: front-matter keys, in order of preference ---------------------------------------------
 TITLE_KEYS = ("title", "page-title", "page_title")
@@ -108,7 +108,6 @@ def parse_markdown(text: str, path: str) -> Article:
 
     body, images = clean_markdown(body, base_url=url)
     site = site_of(url)
-    ids = wechat_ids(url) if site == "wechat" else {}
     cover = _first_str(meta, COVER_KEYS)
     author, account = _names(meta, AUTHOR_KEYS), _names(meta, ACCOUNT_KEYS)
     # an export writes source and account into tags; reading them back as keywords would double them
@@ -127,11 +126,7 @@ def parse_markdown(text: str, path: str) -> Article:
         images=images,
         body=body,
         tags=tags,
-        biz=ids.get("__biz"),
-        mid=ids.get("mid"),
-        idx=ids.get("idx"),
-        sn=ids.get("sn"),
-        article_id=qq_article_id(url) if site == "qq" else None,
+        **url_ids(url),
     )
 
 

@@ -24,7 +24,7 @@ from parsers.decode import decode_html
 from parsers.errors import NotAnArticle, ParseError
 from parsers.listings import Entry
 from parsers.markdown import html_to_markdown, normalize_text
-from parsers.urls import canonical_url, qq_article_id, site_of, wechat_ids, wechat_url
+from parsers.urls import canonical_url, site_of, url_ids
 
 # the archived page of a feed entry: the feed it came from, and the entry's fields besides its HTML
 FEED_HEADER = "x-jianbao-feed"
@@ -50,9 +50,6 @@ def parse_feed_entry(entry: Entry, *, budget: Budget = DEFAULT_BUDGET) -> Articl
     if not body:
         raise NotAnArticle("not-article", url=url, detail="the feed entry's content has no text")
     site = site_of(url)
-    ids = wechat_ids(url) if site == "wechat" else {}
-    if all(k in ids for k in ("__biz", "mid", "idx", "sn")):
-        url = wechat_url(ids["__biz"], ids["mid"], ids["idx"], ids["sn"])
     title = normalize_text(entry.title or "") or _first_line(body)
     account = normalize_text(entry.feed_title or "") or None
     author = normalize_text(entry.author or "") or None
@@ -68,11 +65,7 @@ def parse_feed_entry(entry: Entry, *, budget: Budget = DEFAULT_BUDGET) -> Articl
         summary=normalize_text(entry.summary or ""),
         images=rendered.images,
         body=body,
-        biz=ids.get("__biz"),
-        mid=ids.get("mid"),
-        idx=ids.get("idx"),
-        sn=ids.get("sn"),
-        article_id=qq_article_id(url) if site == "qq" else None,
+        **url_ids(url),  # canonical_url already wrote a WeChat link in its long form from these ids
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import TypedDict
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsers.errors import InvalidURL
@@ -144,6 +145,29 @@ def wechat_url(biz: str, mid: str, idx: str, sn: str) -> str:
 
 def qq_url(article_id: str) -> str:
     return f"https://news.qq.com/rain/a/{normalize_qq_id(article_id)}"
+
+
+class UrlIds(TypedDict):
+    biz: str | None
+    mid: str | None
+    idx: str | None
+    sn: str | None
+    article_id: str | None
+
+
+def url_ids(url: str) -> UrlIds:
+    """The ids an article's own address carries, as the Article's fields: ``biz``/``mid``/``idx``/``sn``
+    of a long WeChat link, ``article_id`` of a qq.com one (None where absent); for articles read from a
+    file or a feed, whose page never told them."""
+    site = site_of(url)
+    ids = wechat_ids(url) if site == "wechat" else {}
+    return UrlIds(
+        biz=ids.get("__biz"),
+        mid=ids.get("mid"),
+        idx=ids.get("idx"),
+        sn=ids.get("sn"),
+        article_id=qq_article_id(url) if site == "qq" else None,
+    )
 
 
 def wechat_ids(url: str) -> dict[str, str]:
